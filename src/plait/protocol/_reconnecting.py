@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, ParamSpec, Protocol
 
 from plait.protocol._errors import NotConnectingError
 from plait.protocol._protocol import ClientFactory
@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from plait.protocol._interfaces import IConnector
 
 __all__ = ["ReconnectingClientFactory"]
+
+_P = ParamSpec("_P")
 
 
 class _Cancellable(Protocol):
@@ -27,7 +29,7 @@ class _CallLater(Protocol):
     """The one method of ``IReactorTime`` this factory needs (plait.reactor is a layer up)."""
 
     def callLater(
-        self, delay: float, callable: Callable[..., object], /, *args: object, **kw: object
+        self, delay: float, callable: Callable[_P, object], *args: _P.args, **kw: _P.kwargs
     ) -> _Cancellable: ...
 
 
