@@ -29,6 +29,12 @@ class ILogFilterPredicate(Protocol):
         """Judge one event."""
 
 
+# Enum attribute lookups are slow on the class; these run per event.
+_yes = PredicateResult.yes
+_no = PredicateResult.no
+_maybe = PredicateResult.maybe
+
+
 def _dropEvent(event: LogEvent) -> None:
     pass
 
@@ -55,9 +61,9 @@ class FilteringLogObserver:
     def __call__(self, event: LogEvent) -> None:
         for predicate in self._predicates:
             result = predicate(event)
-            if result is PredicateResult.yes:
+            if result is _yes:
                 break
-            if result is PredicateResult.no:
+            if result is _no:
                 self._negativeObserver(event)
                 return
         self._observer(event)
@@ -118,7 +124,9 @@ class LogLevelFilterPredicate:
     def __call__(self, event: LogEvent) -> PredicateResult:
         level = event.get("log_level")
         if level.__class__ is not LogLevel:
-            return PredicateResult.no
-        if level < self.logLevelForNamespace(event.get("log_namespace")):
-            return PredicateResult.no
-        return PredicateResult.maybe
+            return _no
+        namespace = event.get("log_namespace")
+        minimum = self._cache.get(namespace) if namespace.__class__ is str else None
+        if minimum is None:
+            minimum = self.logLevelForNamespace(namespace)
+        return _no if level < minimum else _maybe

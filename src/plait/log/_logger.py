@@ -94,25 +94,56 @@ class Logger:
             return
         self._publish(level, format, kwargs)
 
-    def debug(self, format: str | None = None, **kwargs: Any) -> None:
+    def debug(self, format: str | None = None, **event: Any) -> None:
         """Emit a debug event: detail for whoever is chasing a problem."""
-        self._publish(_debug, format, kwargs)
+        # Inlined (not self._publish) on purpose: this is the hot path.
+        event["log_logger"] = self
+        event["log_level"] = _debug
+        event["log_namespace"] = self.namespace
+        event["log_source"] = self.source
+        event["log_format"] = format
+        event["log_time"] = time()
+        self.observer(event)
 
-    def info(self, format: str | None = None, **kwargs: Any) -> None:
+    def info(self, format: str | None = None, **event: Any) -> None:
         """Emit an info event: something normal worth knowing about."""
-        self._publish(_info, format, kwargs)
+        event["log_logger"] = self
+        event["log_level"] = _info
+        event["log_namespace"] = self.namespace
+        event["log_source"] = self.source
+        event["log_format"] = format
+        event["log_time"] = time()
+        self.observer(event)
 
-    def warn(self, format: str | None = None, **kwargs: Any) -> None:
+    def warn(self, format: str | None = None, **event: Any) -> None:
         """Emit a warn event: something odd that the program copes with."""
-        self._publish(_warn, format, kwargs)
+        event["log_logger"] = self
+        event["log_level"] = _warn
+        event["log_namespace"] = self.namespace
+        event["log_source"] = self.source
+        event["log_format"] = format
+        event["log_time"] = time()
+        self.observer(event)
 
-    def error(self, format: str | None = None, **kwargs: Any) -> None:
+    def error(self, format: str | None = None, **event: Any) -> None:
         """Emit an error event: something failed and the program did not cope fully."""
-        self._publish(_error, format, kwargs)
+        event["log_logger"] = self
+        event["log_level"] = _error
+        event["log_namespace"] = self.namespace
+        event["log_source"] = self.source
+        event["log_format"] = format
+        event["log_time"] = time()
+        self.observer(event)
 
-    def critical(self, format: str | None = None, **kwargs: Any) -> None:
+    def critical(self, format: str | None = None, **event: Any) -> None:
         """Emit a critical event: the program cannot go on as it should."""
-        self._publish(_critical, format, kwargs)
+        event["log_logger"] = self
+        event["log_level"] = _critical
+        event["log_namespace"] = self.namespace
+        event["log_source"] = self.source
+        event["log_format"] = format
+        event["log_time"] = time()
+        self.observer(event)
 
     def failure(
         self,

@@ -43,15 +43,25 @@ class STDLibLogObserver:
     :class:`~plait.log.PlaitLogHandler`) are dropped rather than sent back.
     """
 
-    __slots__ = ("name",)
+    __slots__ = ("_loggers", "name")
 
     def __init__(self, name: str = "plait") -> None:
         self.name = name
+        # namespace -> logger: logging.getLogger takes a global lock on every call.
+        self._loggers: dict[str, logging.Logger] = {}
+
+    def _logger(self, namespace: str) -> logging.Logger:
+        logger = self._loggers.get(namespace)
+        if logger is None:
+            logger = logging.getLogger(namespace)
+            if len(self._loggers) < 10_000:  # bounded: namespaces may come from data
+                self._loggers[namespace] = logger
+        return logger
 
     def __call__(self, event: dict[str, Any]) -> None:
         if event.get(FROM_STDLIB_KEY):
             return
-        logger = logging.getLogger(event.get("log_namespace") or self.name)
+        logger = self._logger(event.get("log_namespace") or self.name)
         level = event.get("log_level")
         levelno = int(level) if isinstance(level, int) else LogLevel.info
         if not logger.isEnabledFor(levelno):
