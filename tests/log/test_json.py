@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from plait.log import (
     Logger,
@@ -48,6 +50,14 @@ def test_round_trip_keeps_fields_and_level() -> None:
     assert back["log_namespace"] == "app.json"
     assert back["log_time"] == event["log_time"]
     assert "log_logger" not in back
+    assert back["log_source"] is None
+
+
+def test_source_object_is_stored_as_repr() -> None:
+    """A log_source that JSON cannot hold is stored as its repr."""
+    events: Events = []
+    Logger("app", source=Request("PUT"), observer=events.append).info("x")
+    assert eventFromJSON(eventAsJSON(events[0]))["log_source"] == "<Request PUT>"
 
 
 def test_non_json_values_become_repr_and_format_still_works() -> None:
@@ -131,3 +141,34 @@ def test_reader_skips_and_reports_bad_and_oversized_records() -> None:
     assert [r["log_level"] for r in reports] == [LogLevel.error, LogLevel.error]
     assert "Unable to read JSON log record" in formatEvent(reports[0])
     assert "longer than 60 characters" in formatEvent(reports[1])
+
+
+@settings(derandomize=True, max_examples=60, deadline=None)
+@given(
+    messages=st.lists(st.text(max_size=30), max_size=8),
+    bufferSize=st.integers(min_value=1, max_value=64),
+    separator=st.sampled_from(["", "\x1e"]),
+    binary=st.booleans(),
+)
+def test_reading_back_does_not_depend_on_chunking(
+    messages: list[str], bufferSize: int, separator: str, binary: bool
+) -> None:
+    """Any read size, either separator, text or bytes: the same events come back."""
+    out = io.StringIO()
+    log = Logger("app", observer=jsonFileLogObserver(out, recordSeparator=separator))
+    for message in messages:
+        log.info("{m}", m=message)
+    data: io.IOBase = (
+        io.BytesIO(out.getvalue().encode("utf-8")) if binary else io.StringIO(out.getvalue())
+    )
+    back = list(eventsFromJSONLogFile(data, bufferSize=bufferSize))  # type: ignore[arg-type]
+    assert [e["m"] for e in back] == messages
+
+
+def test_json_output_is_ascii_even_for_lone_surrogates() -> None:
+    """Values that cannot be encoded (lone surrogates) are escaped, not fatal."""
+    out = io.StringIO()
+    Logger("app", observer=jsonFileLogObserver(out)).info("{s}", s="caf\u00e9 \udc80")
+    assert out.getvalue().isascii()
+    (event,) = eventsFromJSONLogFile(io.StringIO(out.getvalue()))
+    assert event["s"] == "caf\u00e9 \udc80"

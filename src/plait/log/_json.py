@@ -49,7 +49,8 @@ def _failureAsJSON(failure: object) -> dict[str, str]:
 
 
 def _dumps(value: object) -> str:
-    return json.dumps(value, default=safeRepr, allow_nan=False, ensure_ascii=False)
+    # ASCII output: any value (even a lone surrogate) can be written to any text file.
+    return json.dumps(value, default=safeRepr, allow_nan=False)
 
 
 def eventAsJSON(event: LogEvent) -> str:
