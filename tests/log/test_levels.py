@@ -27,7 +27,7 @@ def test_level_with_name() -> None:
 
 def test_values_are_stdlib_numbers() -> None:
     """Each level's value is the matching stdlib logging number, and back."""
-    assert LogLevel.warn == logging.WARNING
+    assert int(LogLevel.warn) == logging.WARNING
     assert LogLevel.fromStdlib(logging.WARNING) is LogLevel.warn
     assert LogLevel.fromStdlib(5) is LogLevel.debug
     assert LogLevel.fromStdlib(25) is LogLevel.info

@@ -133,6 +133,9 @@ def test_observer_appends_text_traceback_without_exception(
     _, handler = stdlibLogger
 
     class TextOnly:
+        value = None
+        type = None
+
         def getTraceback(self) -> str:
             return "Traceback: somewhere\nOops: it broke\n"
 

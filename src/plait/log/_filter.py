@@ -25,7 +25,7 @@ class PredicateResult(enum.Enum):
 class ILogFilterPredicate(Protocol):
     """A callable judging an event: ``predicate(event) -> PredicateResult``."""
 
-    def __call__(self, event: LogEvent) -> PredicateResult:
+    def __call__(self, event: LogEvent, /) -> PredicateResult:
         """Judge one event."""
 
 

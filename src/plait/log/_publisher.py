@@ -19,7 +19,7 @@ LogEvent = dict[str, Any]
 class ILogObserver(Protocol):
     """Anything called with each event: ``observer(event) -> None``."""
 
-    def __call__(self, event: LogEvent) -> None:
+    def __call__(self, event: LogEvent, /) -> None:
         """Receive one event. Raising is tolerated (the publisher isolates it) but rude."""
 
 
