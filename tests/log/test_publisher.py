@@ -177,3 +177,22 @@ def test_unconfigured_program_sees_warnings_and_failures_on_stderr() -> None:
     assert "quiet" not in out.stderr
     assert out.stderr.startswith("visible 2\nit broke\nTraceback (most recent call last):")
     assert "ZeroDivisionError: division by zero" in out.stderr
+
+
+def test_report_skips_observers_already_known_broken() -> None:
+    """A second broken observer's report goes to the good ones, not the first broken one."""
+    good: Events = []
+    calls: list[str] = []
+
+    def bad1(event: dict[str, Any]) -> None:
+        calls.append(event.get("log_format") or "")
+        raise RuntimeError("one")
+
+    def bad2(event: dict[str, Any]) -> None:
+        raise RuntimeError("two")
+
+    pub = LogPublisher(bad1, bad2, good.append)
+    pub({"log_format": "event"})
+    assert calls == ["event"]
+    assert [e["log_observer"] for e in good[:2]] == [bad1, bad2]
+    assert good[2]["log_format"] == "event"

@@ -103,16 +103,18 @@ class LogPublisher:
             "log_failure": failure,
             "log_observer": observer,
         }
-        others = [o for o in self._observers if o is not observer]
+        # Tell the observers not known to be broken; stderr if there are none or one fails.
+        reported = self._reported
+        others = [o for o in self._observers if not any(o is r for r in reported)]
+        toStderr = not others
         for other in others:
             try:
                 other(dict(report))
             except (KeyboardInterrupt, SystemExit):
                 raise
             except BaseException:
-                _writeToStderr(report)
-                return
-        if not others:
+                toStderr = True
+        if toStderr:
             _writeToStderr(report)
 
 
