@@ -10,7 +10,7 @@ from plait.log import globalLogPublisher
 
 
 @pytest.fixture
-def bareGlobalPublisher() -> Iterator[None]:
+def bare_global_publisher() -> Iterator[None]:
     """Run with no observer on globalLogPublisher (restoring whatever was there after)."""
     saved = globalLogPublisher.observers
     for observer in saved:

@@ -37,7 +37,7 @@ class ListHandler(logging.Handler):
 
 
 @pytest.fixture
-def stdlibLogger() -> Iterator[tuple[logging.Logger, ListHandler]]:
+def stdlib_logger() -> Iterator[tuple[logging.Logger, ListHandler]]:
     """A stdlib logger 'plaittest' at DEBUG with a ListHandler, not propagating."""
     logger = logging.getLogger("plaittest")
     handler = ListHandler()
@@ -59,10 +59,10 @@ class Lazy:
 
 
 def test_observer_sends_to_logger_named_by_namespace(
-    stdlibLogger: tuple[logging.Logger, ListHandler],
+    stdlib_logger: tuple[logging.Logger, ListHandler],
 ) -> None:
     """Events go to the stdlib logger of their namespace at the mapped level."""
-    _, handler = stdlibLogger
+    _, handler = stdlib_logger
     log = Logger("plaittest.sub", observer=STDLibLogObserver())
     log.warn("got {n}", n=3)
     log.debug("detail")
@@ -73,9 +73,9 @@ def test_observer_sends_to_logger_named_by_namespace(
     assert handler.texts()[0] == "plaittest.sub WARNING got 3"
 
 
-def test_observer_uses_event_time(stdlibLogger: tuple[logging.Logger, ListHandler]) -> None:
+def test_observer_uses_event_time(stdlib_logger: tuple[logging.Logger, ListHandler]) -> None:
     """The record's creation time is the event's log_time."""
-    _, handler = stdlibLogger
+    _, handler = stdlib_logger
     STDLibLogObserver()(
         {"log_namespace": "plaittest", "log_level": LogLevel.info, "log_time": 12.5}
     )
@@ -84,19 +84,19 @@ def test_observer_uses_event_time(stdlibLogger: tuple[logging.Logger, ListHandle
 
 
 def test_observer_without_namespace_uses_its_name(
-    stdlibLogger: tuple[logging.Logger, ListHandler],
+    stdlib_logger: tuple[logging.Logger, ListHandler],
 ) -> None:
     """An event with no namespace goes to the logger given as name."""
-    _, handler = stdlibLogger
+    _, handler = stdlib_logger
     STDLibLogObserver(name="plaittest")({"log_format": "x", "log_level": LogLevel.error})
     assert [r.name for r in handler.records] == ["plaittest"]
 
 
 def test_observer_is_lazy_when_level_disabled(
-    stdlibLogger: tuple[logging.Logger, ListHandler],
+    stdlib_logger: tuple[logging.Logger, ListHandler],
 ) -> None:
     """A disabled level formats nothing; an enabled one formats only when rendered."""
-    logger, handler = stdlibLogger
+    logger, handler = stdlib_logger
     logger.setLevel(logging.INFO)
     log = Logger("plaittest", observer=STDLibLogObserver())
     Lazy.formatted = 0
@@ -109,10 +109,10 @@ def test_observer_is_lazy_when_level_disabled(
 
 
 def test_observer_passes_failure_as_exc_info(
-    stdlibLogger: tuple[logging.Logger, ListHandler],
+    stdlib_logger: tuple[logging.Logger, ListHandler],
 ) -> None:
     """A failure's exception becomes the record's exc_info; its traceback is rendered."""
-    _, handler = stdlibLogger
+    _, handler = stdlib_logger
     log = Logger("plaittest", observer=STDLibLogObserver())
     try:
         raise KeyError("missing")
@@ -127,10 +127,10 @@ def test_observer_passes_failure_as_exc_info(
 
 
 def test_observer_appends_text_traceback_without_exception(
-    stdlibLogger: tuple[logging.Logger, ListHandler],
+    stdlib_logger: tuple[logging.Logger, ListHandler],
 ) -> None:
     """A failure with only getTraceback() has its text appended to the message."""
-    _, handler = stdlibLogger
+    _, handler = stdlib_logger
 
     class TextOnly:
         value = None
@@ -181,10 +181,10 @@ def test_handler_reports_its_own_errors_through_logging(
 
 
 def test_both_bridges_installed_do_not_loop(
-    stdlibLogger: tuple[logging.Logger, ListHandler],
+    stdlib_logger: tuple[logging.Logger, ListHandler],
 ) -> None:
     """plait -> stdlib -> plait and stdlib -> plait -> stdlib each cross once."""
-    logger, handler = stdlibLogger
+    logger, handler = stdlib_logger
     events: Events = []
     pub = LogPublisher(events.append, STDLibLogObserver())
     plaitHandler = PlaitLogHandler(pub)
@@ -198,7 +198,7 @@ def test_both_bridges_installed_do_not_loop(
     assert [r.getMessage() for r in handler.records] == ["from plait", "from stdlib"]
 
 
-@pytest.mark.usefixtures("bareGlobalPublisher")
+@pytest.mark.usefixtures("bare_global_publisher")
 def test_global_publisher_without_observers_forwards_to_stdlib(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -212,7 +212,7 @@ def test_global_publisher_without_observers_forwards_to_stdlib(
     ]
 
 
-@pytest.mark.usefixtures("bareGlobalPublisher")
+@pytest.mark.usefixtures("bare_global_publisher")
 def test_global_publisher_with_observer_stops_forwarding(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -225,12 +225,12 @@ def test_global_publisher_with_observer_stops_forwarding(
     assert formatEvent(events[0]) == "mine"
 
 
-@pytest.mark.usefixtures("bareGlobalPublisher")
+@pytest.mark.usefixtures("bare_global_publisher")
 def test_global_handler_with_no_observers_does_not_loop(
-    stdlibLogger: tuple[logging.Logger, ListHandler],
+    stdlib_logger: tuple[logging.Logger, ListHandler],
 ) -> None:
     """A PlaitLogHandler on the global publisher with no observers cannot recurse."""
-    logger, handler = stdlibLogger
+    logger, handler = stdlib_logger
     plaitHandler = PlaitLogHandler()
     logger.addHandler(plaitHandler)
     try:
