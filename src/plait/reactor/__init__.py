@@ -1,11 +1,77 @@
-"""The reactor: plait's event loop and the services it offers (DESIGN.md §3).
+"""The reactor: plait's event loop and the services it offers (DESIGN.md §3, §5.1).
 
-Scheduling (``plait.reactor._time``): ``IReactorTime``, ``IDelayedCall``, ``DelayedCall``,
-``TimerQueue`` (the ordered queue of delayed calls shared by every reactor and by
-``plait.testing.Clock``), and the errors ``AlreadyCalled`` and ``AlreadyCancelled`` (both
-``ValueError``), raised when a call that already ran or was cancelled is changed.
+Backends (chosen at run time, all passing one conformance suite): ``EPollReactor`` (Linux,
+the default there), ``PollReactor``, ``SelectReactor``; ``defaultReactorClass()`` picks the
+best available and ``reactorClassNamed('select'|'poll'|'epoll')`` picks by name. Each is a
+``PosixReactorBase`` (descriptor bookkeeping, ``IReactorFDSet``) on ``ReactorBase`` (running,
+system event triggers, ``callLater``, threads, name resolution, signals). There is no global
+reactor: make one, ``run()`` it, and a stopped reactor is done (make a new one to run again).
+
+Interfaces (``typing.Protocol``s, Twisted's names): ``IReactorCore``, ``IReactorTime``,
+``IReactorTCP``, ``IReactorUNIX``, ``IReactorUNIXDatagram``, ``IReactorSocket``,
+``IReactorUDP``, ``IReactorMulticast``, ``IReactorFDSet``, ``IReactorProcess``,
+``IReactorThreads``, ``IReactorPluggableResolver``, ``IResolverSimple``,
+``IHostnameResolver``, ``IHostResolution``, ``IResolutionReceiver``, ``IReadDescriptor``,
+``IWriteDescriptor``, ``IReadWriteDescriptor``, ``IHalfCloseableDescriptor``.
+
+Scheduling (``_time``): ``IDelayedCall``, ``DelayedCall``, ``TimerQueue`` (the ordered queue
+of delayed calls shared by every reactor and by ``plait.testing.Clock``).
+
+Threads (§5.1): ``ThreadPool``, ``deferToThread``, ``deferToThreadPool``,
+``blockingCallFromThread``, ``callMultipleInThread``. Names: ``GAIResolver`` (getaddrinfo in
+the thread pool, the default), ``ComplexResolverSimplifier``, ``SimpleResolverComplexifier``.
+
+Errors:
+
+- ``AlreadyCalled``, ``AlreadyCancelled`` (``ValueError``): changing a delayed call that ran
+  or was cancelled.
+- ``ReactorNotRunning`` (``RuntimeError``): ``stop()`` on a reactor not running or already
+  stopping.
+- ``ReactorAlreadyRunning`` (``RuntimeError``): ``run()`` while running.
+- ``ReactorNotRestartable`` (``RuntimeError``): ``run()`` after a stop.
+- Connection errors (``ConnectionDone``, ``ConnectionLost``, ``DNSLookupError``...) are
+  ``plait.protocol``'s.
+
+A user callback that raises (a delayed call, a ``callFromThread`` call, a trigger, a
+descriptor's ``doRead``/``doWrite``) is logged with its traceback through ``plait.log`` and
+never stops the reactor; ``KeyboardInterrupt`` and ``SystemExit`` pass through.
 """
 
+from ._backends import defaultReactorClass, reactorClassNamed, reactorNames
+from ._base import ReactorAlreadyRunning, ReactorBase, ReactorNotRestartable, ReactorNotRunning
+from ._epoll import EPollReactor
+from ._interfaces import (
+    IHalfCloseableDescriptor,
+    IHostnameResolver,
+    IHostResolution,
+    IReactorCore,
+    IReactorFDSet,
+    IReactorMulticast,
+    IReactorPluggableResolver,
+    IReactorProcess,
+    IReactorSocket,
+    IReactorTCP,
+    IReactorThreads,
+    IReactorUDP,
+    IReactorUNIX,
+    IReactorUNIXDatagram,
+    IReadDescriptor,
+    IReadWriteDescriptor,
+    IResolutionReceiver,
+    IResolverSimple,
+    IWriteDescriptor,
+)
+from ._poll import PollReactor
+from ._posixbase import PosixReactorBase
+from ._resolver import ComplexResolverSimplifier, GAIResolver, SimpleResolverComplexifier
+from ._select import SelectReactor
+from ._threads import (
+    ThreadPool,
+    blockingCallFromThread,
+    callMultipleInThread,
+    deferToThread,
+    deferToThreadPool,
+)
 from ._time import (
     AlreadyCalled,
     AlreadyCancelled,
@@ -18,8 +84,46 @@ from ._time import (
 __all__ = [
     "AlreadyCalled",
     "AlreadyCancelled",
+    "ComplexResolverSimplifier",
     "DelayedCall",
+    "EPollReactor",
+    "GAIResolver",
     "IDelayedCall",
+    "IHalfCloseableDescriptor",
+    "IHostResolution",
+    "IHostnameResolver",
+    "IReactorCore",
+    "IReactorFDSet",
+    "IReactorMulticast",
+    "IReactorPluggableResolver",
+    "IReactorProcess",
+    "IReactorSocket",
+    "IReactorTCP",
+    "IReactorThreads",
     "IReactorTime",
+    "IReactorUDP",
+    "IReactorUNIX",
+    "IReactorUNIXDatagram",
+    "IReadDescriptor",
+    "IReadWriteDescriptor",
+    "IResolutionReceiver",
+    "IResolverSimple",
+    "IWriteDescriptor",
+    "PollReactor",
+    "PosixReactorBase",
+    "ReactorAlreadyRunning",
+    "ReactorBase",
+    "ReactorNotRestartable",
+    "ReactorNotRunning",
+    "SelectReactor",
+    "SimpleResolverComplexifier",
+    "ThreadPool",
     "TimerQueue",
+    "blockingCallFromThread",
+    "callMultipleInThread",
+    "defaultReactorClass",
+    "deferToThread",
+    "deferToThreadPool",
+    "reactorClassNamed",
+    "reactorNames",
 ]

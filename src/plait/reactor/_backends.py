@@ -1,0 +1,51 @@
+"""Choosing a backend at run time (§3): by name, or the best this platform has."""
+
+from __future__ import annotations
+
+import select
+import sys
+
+from ._posixbase import PosixReactorBase
+
+__all__ = ["defaultReactorClass", "reactorClassNamed", "reactorNames"]
+
+
+def reactorNames() -> list[str]:
+    """The backend names usable on this platform, best first."""
+    names = []
+    if hasattr(select, "epoll"):
+        names.append("epoll")
+    if hasattr(select, "poll") and sys.platform != "darwin":  # macOS poll is unreliable
+        names.append("poll")
+    names.append("select")
+    return names
+
+
+def reactorClassNamed(name: str) -> type[PosixReactorBase]:
+    """The reactor class for ``'select'``, ``'poll'`` or ``'epoll'``.
+
+    Raises ``ValueError`` for an unknown name and ``NotImplementedError`` for a backend this
+    platform lacks.
+    """
+    if name == "epoll":
+        if not hasattr(select, "epoll"):
+            raise NotImplementedError("epoll is not available on this platform")
+        from ._epoll import EPollReactor
+
+        return EPollReactor
+    if name == "poll":
+        if not hasattr(select, "poll"):
+            raise NotImplementedError("poll is not available on this platform")
+        from ._poll import PollReactor
+
+        return PollReactor
+    if name == "select":
+        from ._select import SelectReactor
+
+        return SelectReactor
+    raise ValueError(f"unknown reactor {name!r}: choose one of 'select', 'poll', 'epoll'")
+
+
+def defaultReactorClass() -> type[PosixReactorBase]:
+    """EPollReactor on Linux, PollReactor where there is poll, else SelectReactor."""
+    return reactorClassNamed(reactorNames()[0])

@@ -1,0 +1,82 @@
+"""``EPollReactor``: the reactor on Linux's ``epoll`` (the default there)."""
+
+from __future__ import annotations
+
+import errno
+import select
+from typing import Any
+
+from ._posixbase import READ, WRITE, PosixReactorBase
+
+__all__ = ["EPollReactor"]
+
+_IN = select.EPOLLIN
+_OUT = select.EPOLLOUT
+_HUP_ERR = select.EPOLLHUP | select.EPOLLERR
+_READ_EVENTS = _IN | _HUP_ERR
+# What the OS is asked to watch, by (READ | WRITE) mask.
+_MASKS = (0, _IN, _OUT, _IN | _OUT)
+
+
+class EPollReactor(PosixReactorBase):
+    """A reactor polling with ``select.epoll`` (level-triggered)."""
+
+    def __init__(self) -> None:
+        self._poller: Any = select.epoll()
+        super().__init__()
+
+    def _setInterest(self, fd: int, old: int, new: int) -> None:
+        poller = self._poller
+        try:
+            if not new:
+                poller.unregister(fd)
+            elif not old:
+                poller.register(fd, _MASKS[new])
+            else:
+                poller.modify(fd, _MASKS[new])
+        except FileExistsError:  # registered by an fd number's previous owner
+            poller.modify(fd, _MASKS[new])
+        except FileNotFoundError:
+            if new:  # the OS dropped it when the old descriptor closed
+                poller.register(fd, _MASKS[new])
+        except OSError as e:
+            if e.errno != errno.EBADF or new:
+                raise
+        except ValueError:  # the poller is closed
+            if new:
+                raise
+
+    def doIteration(self, timeout: float | None) -> None:
+        """Wait for events at most ``timeout`` seconds and dispatch them."""
+        events = self._poller.poll(-1 if timeout is None else timeout)
+        readers = self._readers
+        writers = self._writers
+        for fd, event in events:
+            if event & _READ_EVENTS:
+                # EPOLLHUP/EPOLLERR go to the reader too: doRead sees the EOF or the error.
+                selectable = readers.get(fd)
+                if selectable is not None:
+                    try:
+                        why = selectable.doRead()
+                    except Exception:
+                        self._readFailed(selectable)
+                        continue
+                    if why is not None:
+                        self._disconnectSelectable(selectable, why, True)
+                        continue
+            if event & _OUT or (event & _HUP_ERR and fd not in readers):
+                selectable = writers.get(fd)
+                if selectable is not None:
+                    try:
+                        why = selectable.doWrite()
+                    except Exception:
+                        self._writeFailed(selectable)
+                        continue
+                    if why is not None:
+                        self._disconnectSelectable(selectable, why, False)
+                elif fd not in readers:
+                    self._setInterest(fd, READ | WRITE, 0)  # nobody wants it: stop the noise
+
+    def _closeBackend(self) -> None:
+        super()._closeBackend()
+        self._poller.close()
