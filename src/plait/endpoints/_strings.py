@@ -2,7 +2,8 @@
 
 A description is ``kind:arg:arg...``; each argument is positional or ``key=value``, and a
 backslash escapes the next character (``\\:`` is a colon inside a value, ``\\=`` an equals sign,
-``\\\\`` a backslash). Positional arguments fill, in order, the options not given by key.
+``\\\\`` a backslash). Positional arguments are the kind's options in order (``tcp:8080`` is
+the port); an option may not be given both ways.
 
 Kinds come from, in order: parsers registered with ``registerServerParser`` /
 ``registerClientParser``, the built-in ``tcp``, ``tcp6`` and ``unix``, and installed plugins
@@ -99,15 +100,17 @@ def _bind(
     args: tuple[str, ...],
     kwargs: dict[str, str],
 ) -> dict[str, str]:
-    """Match arguments to option ``names``: keywords by name, positionals fill the rest in order."""
+    """Match arguments to option ``names``: positionals in order, then keywords by name."""
     unknown = sorted(set(kwargs) - set(names))
     if unknown:
         raise ValueError(f"{kind}: unknown option {unknown[0]!r} (options: {', '.join(names)})")
-    free = [n for n in names if n not in kwargs]
-    if len(args) > len(free):
+    if len(args) > len(names):
         raise ValueError(f"{kind}: too many arguments (options: {', '.join(names)})")
-    bound = dict(kwargs)
-    bound.update(zip(free, args, strict=False))
+    bound = dict(zip(names, args, strict=False))
+    twice = [k for k in kwargs if k in bound]
+    if twice:
+        raise ValueError(f"{kind}: {twice[0]} given twice (by position and by name)")
+    bound.update(kwargs)
     missing = [n for n in required if n not in bound]
     if missing:
         raise ValueError(f"{kind}: missing {missing[0]}")
@@ -182,6 +185,9 @@ def _unixServer(reactor: Any, *args: str, **kwargs: str) -> UNIXServerEndpoint:
 
 
 def _tcpOptions(kind: str, args: tuple[str, ...], kwargs: dict[str, str]) -> dict[str, Any]:
+    if len(args) == 1 and "host" in kwargs and "port" not in kwargs:
+        # "tcp:host=example.com:80": the one positional is the port.
+        kwargs["port"], args = args[0], ()
     o = _bind(kind, ("host", "port", "timeout", "bindAddress"), ("host", "port"), args, kwargs)
     bindAddress = o.get("bindAddress")
     return {
