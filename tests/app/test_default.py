@@ -10,8 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 import plait.app
-from plait.app import ReactorAlreadyInstalledError, getDefaultReactor, installReactor
-from plait.app import _default
+from plait.app import ReactorAlreadyInstalledError, _default, getDefaultReactor, installReactor
 from plait.testing import MemoryReactor
 
 
