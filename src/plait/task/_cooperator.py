@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Protocol, TypeVar
 
 from plait.defer import Deferred, Failure
-from plait.reactor._time import IReactorTime
+from plait.task._clocks import ICallLater
 
 __all__ = [
     "CooperativeTask",
@@ -194,7 +194,7 @@ class Cooperator:
 
     def __init__(
         self,
-        clock: IReactorTime | None = None,
+        clock: ICallLater | None = None,
         *,
         scheduler: Scheduler | None = None,
         terminationPredicateFactory: Callable[[], Callable[[], bool]] | None = None,

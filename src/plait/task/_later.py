@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar, overload
 
 from plait.defer import Deferred
-from plait.reactor._time import IReactorTime
+from plait.task._clocks import ICallLater
 
 __all__ = ["deferLater"]
 
@@ -15,12 +15,12 @@ _T = TypeVar("_T")
 
 
 @overload
-def deferLater(clock: IReactorTime, delay: float) -> Deferred[None]: ...
+def deferLater(clock: ICallLater, delay: float) -> Deferred[None]: ...
 
 
 @overload
 def deferLater(
-    clock: IReactorTime,
+    clock: ICallLater,
     delay: float,
     callable: Callable[_P, Deferred[_T]],
     *args: _P.args,
@@ -30,7 +30,7 @@ def deferLater(
 
 @overload
 def deferLater(
-    clock: IReactorTime,
+    clock: ICallLater,
     delay: float,
     callable: Callable[_P, _T],
     *args: _P.args,
@@ -39,7 +39,7 @@ def deferLater(
 
 
 def deferLater(
-    clock: IReactorTime,
+    clock: ICallLater,
     delay: float,
     callable: Callable[..., Any] | None = None,
     *args: Any,

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from plait.defer import Deferred, Failure, maybeDeferred
-from plait.reactor._time import IDelayedCall, IReactorTime
+from plait.reactor._time import IDelayedCall
+from plait.task._clocks import ITimeSource
 
 __all__ = ["LoopingCall"]
 
@@ -30,7 +31,7 @@ class LoopingCall:
     running: bool = False
     interval: float | None = None
     starttime: float | None = None
-    clock: IReactorTime | None = None
+    clock: ITimeSource | None = None
 
     def __init__(self, f: Callable[..., object], *a: Any, **kw: Any) -> None:
         self.f = f
@@ -73,7 +74,7 @@ class LoopingCall:
         """The Deferred ``start`` returned, while running."""
         return self._deferred
 
-    def _clockOrRaise(self) -> IReactorTime:
+    def _clockOrRaise(self) -> ITimeSource:
         if self.clock is None:
             raise RuntimeError(
                 "LoopingCall.clock is not set: assign the reactor (any IReactorTime) before start"
