@@ -23,8 +23,10 @@ from plait.endpoints import (
     connectProtocol,
     serverFromString,
 )
-from plait.protocol import ConnectionRefusedError, Factory, Protocol
+from plait.protocol import ConnectionRefusedError, Factory, IPv4Address, Protocol
 from plait.reactor import reactorClassNamed, reactorNames
+
+from .conftest import FakeResolution
 
 BACKENDS = [name for name in ("select", "poll", "epoll") if name in reactorNames()]
 
@@ -245,3 +247,52 @@ def test_many_clients_at_once(reactor: Any) -> None:
         return results
 
     assert runMain(reactor, main) == [b"n%d" % i for i in range(50)]
+
+
+class StaticResolver:
+    """A name resolver that answers every name with fixed hosts, at once."""
+
+    def __init__(self, *hosts: str) -> None:
+        self.hosts = hosts
+
+    def resolveHostName(
+        self,
+        receiver: Any,
+        hostName: str,
+        portNumber: int = 0,
+        addressTypes: Any = None,
+        transportSemantics: str = "TCP",
+    ) -> Any:
+        resolution = FakeResolution(hostName)
+        receiver.resolutionBegan(resolution)
+        for host in self.hosts:
+            receiver.addressResolved(IPv4Address("TCP", host, portNumber))
+        receiver.resolutionComplete()
+        return resolution
+
+
+def test_hostname_endpoint_falls_through_a_refused_address(reactor: Any) -> None:
+    """With a first address that refuses (127.0.0.2), the race still connects to 127.0.0.1."""
+    reactor.installNameResolver(StaticResolver("127.0.0.2", "127.0.0.1"))
+    server = TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1")
+    echoed = _roundTrip(
+        reactor,
+        server,
+        lambda p: HostnameEndpoint(reactor, "two.example", p.getHost().port, attemptDelay=5),
+    )
+    assert echoed == b"ping"
+
+
+def test_hostname_endpoint_all_refused(reactor: Any) -> None:
+    """When every address refuses, the connect fails with the (last) refusal."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    reactor.installNameResolver(StaticResolver("127.0.0.2", "127.0.0.1"))
+    endpoint = HostnameEndpoint(reactor, "two.example", port, attemptDelay=5)
+
+    async def main() -> None:
+        await endpoint.connect(Factory.forProtocol(Protocol))
+
+    with pytest.raises(ConnectionRefusedError):
+        runMain(reactor, main)
