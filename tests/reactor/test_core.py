@@ -247,3 +247,33 @@ def test_iterate(reactor: PosixReactorBase) -> None:
     for _ in range(3):
         reactor.iterate(0)
     assert sorted(calls) == [1, 2]
+
+
+def test_keyboard_interrupt_passes_through(reactor: PosixReactorBase) -> None:
+    """KeyboardInterrupt from a delayed call is not swallowed: it leaves run()."""
+
+    def interrupt() -> None:
+        raise KeyboardInterrupt
+
+    reactor.callLater(0, interrupt)
+    guard = reactor.callLater(5, reactor.stop)
+    with pytest.raises(KeyboardInterrupt):
+        reactor.run(installSignalHandlers=False)
+    assert guard.active()
+    guard.cancel()
+
+
+def test_stop_from_another_thread_wakes_loop(reactor: PosixReactorBase) -> None:
+    """stop() called from another thread ends a loop sleeping with nothing to do."""
+    import time
+
+    def stopSoon() -> None:
+        time.sleep(0.05)
+        reactor.stop()
+
+    thread = threading.Thread(target=stopSoon)
+    reactor.callWhenRunning(thread.start)
+    start = time.monotonic()
+    runReactor(reactor)
+    thread.join()
+    assert time.monotonic() - start < 2

@@ -151,3 +151,98 @@ def test_closed_descriptor_rejected(reactor: PosixReactorBase) -> None:
     reader = PipeReader(-1)
     with pytest.raises(ValueError):
         reactor.addReader(reader)
+
+
+class BrokenPipeWriter(PipeWriter):
+    """Reports the error of a write to a pipe whose reader has gone."""
+
+    def doWrite(self) -> BaseException | None:
+        try:
+            os.write(self.fd, b"x" * 4096)
+        except OSError as e:
+            return e
+        return None
+
+    def connectionLost(self, reason: Failure) -> None:
+        self.lost.append(reason)
+        os.close(self.fd)
+        self.fd = -1
+        self.reactor.stop()
+
+
+def test_writer_sees_hangup(reactor: PosixReactorBase) -> None:
+    """A writer whose pipe reader closes gets doWrite, and its returned error loses it."""
+    r, w = os.pipe()
+    writer = BrokenPipeWriter(reactor, w, b"")
+    reactor.addWriter(writer)
+    reactor.callLater(0.01, os.close, r)
+    runReactor(reactor)
+    assert len(writer.lost) == 1 and writer.lost[0].check(BrokenPipeError)
+    assert flushLoggedErrors() == []
+
+
+class RaisingWriter(PipeWriter):
+    def doWrite(self) -> BaseException | None:
+        raise ZeroDivisionError("doWrite")
+
+    def connectionLost(self, reason: Failure) -> None:
+        self.lost.append(reason)
+        self.reactor.stop()
+
+
+def test_raising_dowrite_is_logged(reactor: PosixReactorBase) -> None:
+    """An exception in doWrite is logged and the writer lost with it."""
+    r, w = os.pipe()
+    writer = RaisingWriter(reactor, w, b"")
+    reactor.addWriter(writer)
+    runReactor(reactor)
+    assert len(writer.lost) == 1 and writer.lost[0].check(ZeroDivisionError)
+    assert len(flushLoggedErrors(ZeroDivisionError)) == 1
+    assert reactor.getWriters() == []
+    os.close(r)
+    os.close(w)
+
+
+class HalfCloser(PipeReader):
+    """A reader/writer on a socket that can lose its read side alone."""
+
+    def __init__(self, reactor: PosixReactorBase, sock: Any) -> None:
+        super().__init__(sock.fileno())
+        self.reactor = reactor
+        self.sock = sock
+        self.readLost: list[Failure] = []
+
+    def doRead(self) -> BaseException | None:
+        if not self.sock.recv(4096):
+            return ConnectionDone("peer shut down writing")
+        return None
+
+    def readConnectionLost(self, reason: Failure) -> None:
+        self.readLost.append(reason)
+        self.reactor.addWriter(self)
+
+    def doWrite(self) -> BaseException | None:
+        self.sock.send(b"still writing")
+        self.reactor.removeWriter(self)
+        self.reactor.stop()
+        return None
+
+    def connectionLost(self, reason: Failure) -> None:
+        self.lost.append(reason)
+
+
+def test_half_close(reactor: PosixReactorBase) -> None:
+    """ConnectionDone from doRead calls readConnectionLost; the descriptor may still write."""
+    import socket
+
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    closer = HalfCloser(reactor, a)
+    reactor.addReader(closer)
+    b.shutdown(socket.SHUT_WR)
+    runReactor(reactor)
+    assert len(closer.readLost) == 1 and closer.readLost[0].check(ConnectionDone)
+    assert closer.lost == []
+    assert b.recv(100) == b"still writing"
+    a.close()
+    b.close()

@@ -280,6 +280,7 @@ class ReactorBase:
         self._stopped = True
         self._justStopped = True
         self._startedBefore = True
+        self.waker.wakeUp()  # in case stop() came from another thread
 
     def crash(self) -> None:
         """Leave the loop after this iteration without firing 'shutdown'."""

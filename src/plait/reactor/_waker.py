@@ -16,16 +16,21 @@ class Waker:
 
     An ``eventfd`` on Linux (one fd, a counter that never fills), a non-blocking pipe
     elsewhere. ``wakeUp`` is safe from any thread and from signal handlers. The loop's
-    ``doRead`` drains it; many wakes between two drains cost one wake-up of the loop.
+    ``doRead`` drains it. Between two drains only the first ``wakeUp`` makes a system call:
+    ``pending`` is set before the write and cleared after the drain, and the loop looks at its
+    work queue after every drain, so work queued while ``pending`` is set is never missed.
     """
 
-    __slots__ = ("_eventfd", "_r", "_w")
+    __slots__ = ("_eventfd", "_r", "_w", "pending")
 
     _r: int
     _w: int
     _eventfd: bool
+    pending: bool
 
     def __init__(self) -> None:
+        self.pending = False
+        self._r = self._w = -1
         eventfd = getattr(os, "eventfd", None)
         if eventfd is not None:
             fd = eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
@@ -44,6 +49,9 @@ class Waker:
 
     def wakeUp(self) -> None:
         """Make the descriptor readable (no-op once closed or already readable and full)."""
+        if self.pending:
+            return
+        self.pending = True
         w = self._w
         if w < 0:
             return
@@ -68,6 +76,7 @@ class Waker:
                     pass
         except (BlockingIOError, InterruptedError):
             pass
+        self.pending = False
 
     def connectionLost(self, reason: Failure) -> None:
         """The reactor dropped the waker: close it."""
@@ -85,3 +94,10 @@ class Waker:
             os.close(r)
         if w >= 0 and w != r:
             os.close(w)
+
+    def __del__(self) -> None:
+        # A reactor made and dropped without close(): do not leak the descriptor.
+        try:
+            self.close()
+        except Exception:
+            pass
