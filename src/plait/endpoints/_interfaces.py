@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from plait.defer import Deferred
-    from plait.protocol import IProtocol, IProtocolFactory
+    from plait.protocol import IListeningPort, IProtocol, IProtocolFactory
 
 __all__ = ["IStreamClientEndpoint", "IStreamServerEndpoint"]
 
@@ -15,7 +15,7 @@ __all__ = ["IStreamClientEndpoint", "IStreamServerEndpoint"]
 class IStreamServerEndpoint(Protocol):
     """A place a stream server can listen (a TCP port, a Unix socket path, an adopted fd...)."""
 
-    def listen(self, protocolFactory: IProtocolFactory) -> Deferred[Any]:
+    def listen(self, protocolFactory: IProtocolFactory) -> Deferred[IListeningPort]:
         """Listen with ``protocolFactory``; fires with the ``IListeningPort`` or fails.
 
         Failures are usually ``CannotListenError`` (the port is taken, no permission...).

@@ -20,7 +20,7 @@ from plait.protocol import (
 from ._wrapping import connectAttempt
 
 if TYPE_CHECKING:
-    from plait.protocol import IProtocol, IProtocolFactory
+    from plait.protocol import IListeningPort, IProtocol, IProtocolFactory
     from plait.reactor import (
         IHostResolution,
         IReactorPluggableResolver,
@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 
-def _listened(listen: Callable[[], Any]) -> Deferred[Any]:
+def _listened(listen: Callable[[], Any]) -> Deferred[IListeningPort]:
     """A Deferred with the port ``listen()`` returns, or the exception it raises."""
     d: Deferred[Any] = Deferred()
     try:
@@ -64,7 +64,7 @@ class _TCPServerEndpoint:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(port={self._port}, interface={self._interface!r})"
 
-    def listen(self, protocolFactory: IProtocolFactory) -> Deferred[Any]:
+    def listen(self, protocolFactory: IProtocolFactory) -> Deferred[IListeningPort]:
         """Fire with the listening port, or fail with ``CannotListenError``."""
         return _listened(
             lambda: self._reactor.listenTCP(
@@ -249,7 +249,7 @@ class UNIXServerEndpoint:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(address={self._address!r})"
 
-    def listen(self, protocolFactory: IProtocolFactory) -> Deferred[Any]:
+    def listen(self, protocolFactory: IProtocolFactory) -> Deferred[IListeningPort]:
         """Fire with the listening port, or fail with ``CannotListenError``."""
         return _listened(
             lambda: self._reactor.listenUNIX(
@@ -307,7 +307,7 @@ class AdoptedStreamServerEndpoint:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(fileno={self.fileno}, {self.addressFamily.name})"
 
-    def listen(self, protocolFactory: IProtocolFactory) -> Deferred[Any]:
+    def listen(self, protocolFactory: IProtocolFactory) -> Deferred[IListeningPort]:
         """Adopt the socket once; fire with the port or fail (``AlreadyListened`` the 2nd time)."""
 
         def adopt() -> Any:
