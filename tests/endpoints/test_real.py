@@ -23,7 +23,13 @@ from plait.endpoints import (
     connectProtocol,
     serverFromString,
 )
-from plait.protocol import ConnectionRefusedError, Factory, IPv4Address, Protocol
+from plait.protocol import (
+    ConnectingCancelledError,
+    ConnectionRefusedError,
+    Factory,
+    IPv4Address,
+    Protocol,
+)
 from plait.reactor import reactorClassNamed, reactorNames
 
 from .conftest import FakeResolution
@@ -296,3 +302,32 @@ def test_hostname_endpoint_all_refused(reactor: Any) -> None:
 
     with pytest.raises(ConnectionRefusedError):
         runMain(reactor, main)
+
+
+def test_cancel_a_real_connect(reactor: Any) -> None:
+    """Cancelling a connect in the turn it started fails it with ConnectingCancelledError."""
+    server = TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1")
+    built: list[Protocol] = []
+
+    def build() -> Protocol:
+        built.append(Protocol())
+        return built[-1]
+
+    async def main() -> Any:
+        port = await server.listen(Factory.forProtocol(Echo))
+        try:
+            client = TCP4ClientEndpoint(reactor, "127.0.0.1", port.getHost().port)
+            d = client.connect(Factory.forProtocol(build))
+            d.cancel()
+            try:
+                await d
+            except ConnectingCancelledError as e:
+                return e.address
+            raise AssertionError("the cancelled connect succeeded")
+        finally:
+            await maybeDeferred(port.stopListening)
+
+    address = runMain(reactor, main)
+    assert isinstance(address, IPv4Address)
+    assert address.host == "127.0.0.1"
+    assert built == []
