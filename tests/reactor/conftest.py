@@ -8,7 +8,7 @@ import pytest
 
 from plait.reactor import PosixReactorBase, reactorClassNamed, reactorNames
 
-BACKENDS = [name for name in ("select", "poll", "epoll") if name in reactorNames()]
+BACKENDS = [name for name in ("select", "poll", "epoll", "kqueue") if name in reactorNames()]
 
 
 class RunTimedOut(AssertionError):

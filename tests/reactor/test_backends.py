@@ -25,6 +25,9 @@ def test_named_backends() -> None:
         assert reactorClassNamed("epoll") is EPollReactor
     with pytest.raises(ValueError):
         reactorClassNamed("iocp-on-a-toaster")
+    if "kqueue" not in reactorNames():
+        with pytest.raises(NotImplementedError):
+            reactorClassNamed("kqueue")
 
 
 def test_default_backend() -> None:

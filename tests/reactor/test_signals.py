@@ -11,7 +11,7 @@ import pytest
 
 from plait.reactor import PosixReactorBase
 
-from .conftest import runReactor
+from .conftest import BACKENDS, runReactor
 
 
 def test_sigint_stops_reactor(reactor: PosixReactorBase) -> None:
@@ -51,12 +51,10 @@ CHILD = textwrap.dedent(
 )
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_signal_to_process_stops_idle_reactor(reactor: PosixReactorBase, sig: int) -> None:
+def test_signal_to_process_stops_idle_reactor(backend: str, sig: int) -> None:
     """A signal sent to a process whose reactor sleeps stops it at once."""
-    backend = {"SelectReactor": "select", "PollReactor": "poll", "EPollReactor": "epoll"}[
-        type(reactor).__name__
-    ]
     proc = subprocess.Popen(
         [sys.executable, "-c", CHILD, backend], stdout=subprocess.PIPE, text=True
     )

@@ -18,11 +18,13 @@ def reactorNames() -> list[str]:
     if hasattr(select, "poll") and sys.platform != "darwin":  # macOS poll is unreliable
         names.append("poll")
     names.append("select")
+    if hasattr(select, "kqueue"):  # pragma: no cover - BSD/macOS; untested, so never default
+        names.append("kqueue")
     return names
 
 
 def reactorClassNamed(name: str) -> type[PosixReactorBase]:
-    """The reactor class for ``'select'``, ``'poll'`` or ``'epoll'``.
+    """The reactor class for ``'select'``, ``'poll'``, ``'epoll'`` or ``'kqueue'``.
 
     Raises ``ValueError`` for an unknown name and ``NotImplementedError`` for a backend this
     platform lacks.
@@ -39,11 +41,17 @@ def reactorClassNamed(name: str) -> type[PosixReactorBase]:
         from ._poll import PollReactor
 
         return PollReactor
+    if name == "kqueue":
+        if not hasattr(select, "kqueue"):
+            raise NotImplementedError("kqueue is not available on this platform")
+        from ._kqueue import KQueueReactor
+
+        return KQueueReactor
     if name == "select":
         from ._select import SelectReactor
 
         return SelectReactor
-    raise ValueError(f"unknown reactor {name!r}: choose one of 'select', 'poll', 'epoll'")
+    raise ValueError(f"unknown reactor {name!r}: choose one of {reactorNames()}")
 
 
 def defaultReactorClass() -> type[PosixReactorBase]:
