@@ -13,22 +13,34 @@ from pathlib import Path
 
 import pytest
 
+from plait.reactor import reactorNames
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-def _env() -> dict[str, str]:
+BACKENDS = [name for name in ("select", "poll", "epoll") if name in reactorNames()]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each reactor backend, chosen for the example through PLAIT_REACTOR."""
+    name: str = request.param
+    return name
+
+
+def _env(backend: str) -> dict[str, str]:
     env = dict(os.environ)
-    env.pop("PLAIT_REACTOR", None)
+    env["PLAIT_REACTOR"] = backend
     return env
 
 
-def _run(name: str) -> subprocess.CompletedProcess[str]:
+def _run(name: str, backend: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, str(EXAMPLES / name)],
         capture_output=True,
         text=True,
         timeout=30,
-        env=_env(),
+        env=_env(backend),
     )
 
 
@@ -39,7 +51,7 @@ def _freePort() -> int:
         return port
 
 
-def _startEchoServer() -> tuple[subprocess.Popen[str], socket.socket]:
+def _startEchoServer(backend: str) -> tuple[subprocess.Popen[str], socket.socket]:
     """Start echoserv.py on a free port; returns it and a socket connected to it."""
     for _ in range(3):  # the free port may be taken again before the server binds it
         port = _freePort()
@@ -48,7 +60,7 @@ def _startEchoServer() -> tuple[subprocess.Popen[str], socket.socket]:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env=_env(),
+            env=_env(backend),
         )
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and server.poll() is None:
@@ -61,9 +73,9 @@ def _startEchoServer() -> tuple[subprocess.Popen[str], socket.socket]:
     pytest.fail("echoserv.py never accepted a connection")
 
 
-def test_echo_server_echoes_and_stops_on_sigterm() -> None:
+def test_echo_server_echoes_and_stops_on_sigterm(backend: str) -> None:
     """Figure 2: the echo server echoes what a plain socket sends; SIGTERM stops it cleanly."""
-    server, client = _startEchoServer()
+    server, client = _startEchoServer(backend)
     try:
         with client:
             client.settimeout(10)
@@ -85,18 +97,18 @@ def test_echo_server_echoes_and_stops_on_sigterm() -> None:
     assert "Traceback" not in stderr
 
 
-def test_threads_prints_the_result_from_the_thread() -> None:
+def test_threads_prints_the_result_from_the_thread(backend: str) -> None:
     """Figure 3: the thread's result is printed by the loop thread and the program exits 0."""
-    out = _run("threads.py")
+    out = _run("threads.py", backend)
     assert out.returncode == 0, out.stderr
     expected = sum(i * i for i in range(100000))
     assert out.stdout.strip() == f"Result computed in a thread: {expected}"
     assert out.stderr == ""
 
 
-def test_deferreds_prints_result_error_and_log_lines() -> None:
+def test_deferreds_prints_result_error_and_log_lines(backend: str) -> None:
     """Figure 4: the callback and the errback both print; plait.log lines show; exit 0."""
-    out = _run("deferreds.py")
+    out = _run("deferreds.py", backend)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert "Got the result: 9" in lines
