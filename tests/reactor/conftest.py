@@ -31,10 +31,26 @@ def runReactor(reactor: PosixReactorBase, timeout: float = 5.0) -> None:
         call.cancel()
 
 
-@pytest.fixture(params=BACKENDS)
-def reactor(request: pytest.FixtureRequest) -> Iterator[PosixReactorBase]:
-    """A new reactor of each backend, closed after the test."""
-    r = reactorClassNamed(request.param)()
+@pytest.fixture(params=[*BACKENDS, "kqueue-on-poll"])
+def reactor(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[PosixReactorBase]:
+    """A new reactor of each backend, closed after the test.
+
+    Where there is no kqueue, KQueueReactor runs on a poll-based stand-in (``fakekqueue``).
+    """
+    r: PosixReactorBase
+    if request.param == "kqueue-on-poll":
+        if "kqueue" in BACKENDS:
+            pytest.skip("the real kqueue is tested")
+        from plait.reactor import _kqueue
+
+        from .fakekqueue import fakeSelect
+
+        monkeypatch.setattr(_kqueue, "_select", fakeSelect)
+        r = _kqueue.KQueueReactor()
+    else:
+        r = reactorClassNamed(request.param)()
     yield r
     if r._started:
         r.crash()
