@@ -50,6 +50,7 @@ class Outcome:
     error: str | None = None
     unavailable: str | None = None
     seconds: float = 0.0
+    loadBefore: float = 0.0  # 1-minute load average when the measurement started
 
 
 @dataclass
@@ -160,6 +161,7 @@ def machineInfo(python: Path, pinning: str) -> dict[str, object]:
         "plait_commit": commit,
         "cc": cc[0] if cc else None,
         "pinning": pinning,
+        "loadavg_at_start": round(os.getloadavg()[0], 2),
     }
 
 
@@ -198,6 +200,7 @@ def measure(row: Row, implName: str, python: Path, args: argparse.Namespace, pin
         cmd += ["--pin"] if pin else []
         ctx = Context(samples, seconds, args.quick, BUILD, str(python), BENCH_DIR, pin)
         timeout = row.timeout(ctx)
+        outcome.loadBefore = os.getloadavg()[0]
         started = time.monotonic()
         with logPath.open("w") as logFile:
             proc = subprocess.Popen(
@@ -342,6 +345,7 @@ def toJson(results: list[RowResult], machine: dict[str, object], settings: dict[
                         "error": o.error,
                         "unavailable": o.unavailable,
                         "wall_seconds": round(o.seconds, 2),
+                        "loadavg_before": round(o.loadBefore, 2),
                     }
                     for o in r.outcomes
                 ],
@@ -411,6 +415,9 @@ def main() -> int:
     print(f"plait benchmarks — {machine['date']} — {machine['cpu']} ({machine['cpus']} CPUs)")
     versions = machine.get("versions")
     print(f"Python {machine['python']}; peers: {versions}; {pinning}")
+    load = max([machine["loadavg_at_start"]] + [o.loadBefore for r in results for o in r.outcomes])
+    if load > 0.5:
+        print(f"warning: the machine was busy (1-min load average up to {load:.2f}): noisy numbers")
     print("ratio = how many times better plait is (plait/peer; peer/plait where lower is better)")
     print()
     for line in legend(results):
