@@ -215,9 +215,13 @@ def test_blocking_call_from_thread(reactor: PosixReactorBase) -> None:
     def failing() -> None:
         raise ValueError("on the loop")
 
+    async def coroutine() -> str:
+        return await deferred()
+
     def inThread() -> None:
         outcome.append(blockingCallFromThread(reactor, onLoop, 1))
         outcome.append(blockingCallFromThread(reactor, deferred))
+        outcome.append(blockingCallFromThread(reactor, coroutine))
         try:
             blockingCallFromThread(reactor, failing)
         except ValueError as e:
@@ -226,7 +230,7 @@ def test_blocking_call_from_thread(reactor: PosixReactorBase) -> None:
 
     reactor.callWhenRunning(reactor.callInThread, inThread)
     runReactor(reactor)
-    assert outcome == [2, "later", "on the loop"]
+    assert outcome == [2, "later", "later", "on the loop"]
 
 
 def test_blocking_call_from_loop_thread_refused(reactor: PosixReactorBase) -> None:
