@@ -346,3 +346,13 @@ def test_repr_names_the_place(endpoint: Any) -> None:
     """An endpoint's repr says where it listens or connects."""
     text = repr(endpoint(MemoryReactor()))
     assert "80" in text or "/s" in text
+
+
+def test_connection_arriving_after_cancel_is_refused() -> None:
+    """If the reactor connects after the attempt was cancelled, no protocol is built."""
+    reactor = MemoryReactor()
+    d, wrapping, proto = _connect(reactor, TCP4ClientEndpoint(reactor, "10.0.0.1", 80))
+    d.cancel()
+    failureResultOf(d, ConnectingCancelledError)
+    assert wrapping.buildProtocol(PEER) is None
+    assert proto.events == []

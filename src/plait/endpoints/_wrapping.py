@@ -108,6 +108,8 @@ class _WrappingFactory:
 
     def buildProtocol(self, addr: IAddress) -> _WrappingProtocol | None:
         """Build the user's protocol; fail the attempt if that raises or returns None."""
+        if self._onConnection.called:
+            return None  # cancelled already: refuse the connection rather than orphan it
         try:
             proto = self._wrappedFactory.buildProtocol(addr)
             if proto is None:
