@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from plait.defer import Failure
+from plait.log import LogEvent, formatEvent, globalLogPublisher
 from plait.protocol import (
     BaseProtocol,
     ClientFactory,
@@ -149,3 +151,29 @@ def test_factory_refusing_a_connection() -> None:
             return None
 
     assert Refusing().buildProtocol(ADDR) is None
+
+
+@pytest.fixture
+def events() -> Iterator[list[LogEvent]]:
+    """Log events published while the test runs."""
+    seen: list[LogEvent] = []
+    globalLogPublisher.addObserver(seen.append)
+    yield seen
+    globalLogPublisher.removeObserver(seen.append)
+
+
+def test_noisy_factory_logs_start_and_stop(events: list[LogEvent]) -> None:
+    """A noisy factory logs starting and stopping; a quiet one does not."""
+    f = CountingFactory()
+    f.doStart()
+    f.doStart()
+    f.doStop()
+    f.doStop()
+    texts = [formatEvent(e) for e in events if e.get("log_namespace") == "plait.protocol"]
+    assert texts == [f"Starting factory {f!r}", f"Stopping factory {f!r}"]
+    events.clear()
+    quiet = CountingFactory()
+    quiet.noisy = False
+    quiet.doStart()
+    quiet.doStop()
+    assert [e for e in events if e.get("log_namespace") == "plait.protocol"] == []

@@ -8,6 +8,7 @@ import random
 import pytest
 
 from plait.defer import Failure
+from plait.log import LogEvent, formatEvent, globalLogPublisher
 from plait.protocol import (
     ConnectionRefusedError,
     IPv4Address,
@@ -198,3 +199,22 @@ def test_retry_without_connector() -> None:
     """retry() with no connector ever seen is an error."""
     with pytest.raises(ValueError, match="no connector"):
         ReconnectingClientFactory(clock=Clock()).retry()
+
+
+def test_noisy_retries_are_logged() -> None:
+    """Each scheduled retry and giving up are logged for a noisy factory."""
+    seen: list[LogEvent] = []
+    globalLogPublisher.addObserver(seen.append)
+    try:
+        clock, connector = Clock(), FakeConnector()
+        f = make(clock, maxRetries=1)
+        fail(f, clock, connector)
+        clock.advance(10)
+        fail(f, clock, connector)
+    finally:
+        globalLogPublisher.removeObserver(seen.append)
+    texts = [formatEvent(e) for e in seen if e.get("log_namespace") == "plait.protocol"]
+    assert texts == [
+        f"{connector!r} will retry in 2.718 seconds",
+        f"Abandoning {connector!r} after 1 retries",
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from plait.log import Logger
 from plait.protocol._errors import connectionDone
 
 if TYPE_CHECKING:
@@ -14,6 +15,8 @@ if TYPE_CHECKING:
 __all__ = ["BaseProtocol", "ClientFactory", "Factory", "Protocol", "ServerFactory"]
 
 _FactoryT = TypeVar("_FactoryT", bound="Factory")
+
+_log = Logger(namespace="plait.protocol")
 
 
 class BaseProtocol:
@@ -62,7 +65,7 @@ class Factory:
 
     Set ``protocol`` (a class or any callable returning a ``Protocol``); ``buildProtocol``
     calls it and sets the new protocol's ``factory``. ``startFactory``/``stopFactory`` run
-    when the first port starts and the last one stops.
+    when the first port starts and the last one stops; a ``noisy`` factory logs both (info).
     """
 
     protocol: Callable[..., Protocol] | None = None
@@ -85,6 +88,8 @@ class Factory:
     def doStart(self) -> None:
         """A port started using this factory; the first one calls ``startFactory``."""
         if not self.numPorts:
+            if self.noisy:
+                _log.info("Starting factory {factory!r}", factory=self)
             self.startFactory()
         self.numPorts += 1
 
@@ -97,6 +102,8 @@ class Factory:
             return
         self.numPorts -= 1
         if not self.numPorts:
+            if self.noisy:
+                _log.info("Stopping factory {factory!r}", factory=self)
             self.stopFactory()
 
     def startFactory(self) -> None:

@@ -7,6 +7,7 @@ import random
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ParamSpec, Protocol
 
+from plait.log import Logger
 from plait.protocol._errors import NotConnectingError
 from plait.protocol._protocol import ClientFactory
 
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
 __all__ = ["ReconnectingClientFactory"]
 
 _P = ParamSpec("_P")
+
+_log = Logger(namespace="plait.protocol")
 
 
 class _Cancellable(Protocol):
@@ -84,6 +87,8 @@ class ReconnectingClientFactory(ClientFactory):
         called or ``maxRetries`` attempts have been made.
         """
         if not self.continueTrying:
+            if self.noisy:
+                _log.info("Abandoning {connector!r} on explicit request", connector=connector)
             return
         if connector is None:
             if self.connector is None:
@@ -91,6 +96,12 @@ class ReconnectingClientFactory(ClientFactory):
             connector = self.connector
         self.retries += 1
         if self.maxRetries is not None and self.retries > self.maxRetries:
+            if self.noisy:
+                _log.info(
+                    "Abandoning {connector!r} after {retries} retries",
+                    connector=connector,
+                    retries=self.maxRetries,
+                )
             return
         if self.clock is None:
             raise RuntimeError(
@@ -102,6 +113,12 @@ class ReconnectingClientFactory(ClientFactory):
             rng = self.rng if self.rng is not None else random
             self.delay = min(
                 max(rng.normalvariate(self.delay, self.delay * self.jitter), 0.0), self.maxDelay
+            )
+        if self.noisy:
+            _log.info(
+                "{connector!r} will retry in {delay:.3f} seconds",
+                connector=connector,
+                delay=self.delay,
             )
         target = connector
 
