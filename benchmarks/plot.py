@@ -40,7 +40,11 @@ def main(jsonPath: str, pngPath: str) -> None:
             else:
                 colors.append("#4a74a8")
         ax.bar(range(len(names)), medians, yerr=[lows, highs], color=colors, capsize=3)
+        ratios = row.get("ratios_plait_vs", {})
         for i, result in enumerate(row["results"]):
+            r = ratios.get(result["impl"])
+            if r is not None and result["median"] is not None:
+                ax.text(i, result["median"], f"{r:.2f}x", ha="center", va="bottom", fontsize=7)
             if result["median"] is None:
                 label = "n/a" if result["unavailable"] else "error"
                 ax.text(i, 0, label, ha="center", va="bottom", fontsize=7, rotation=90)

@@ -175,22 +175,23 @@ def _run(cmd: list[str]) -> str:
 # --- measuring ---------------------------------------------------------------------------------
 
 
-def measure(row: Row, implName: str, python: Path, args: argparse.Namespace, pin: bool) -> Outcome:
-    """Run worker.py for one (row, implementation) in a fresh subprocess, bounded in time."""
-    impl = row.impl(implName)
-    outcome = Outcome(implName, impl.reference)
-    samples = args.repeat or (3 if args.quick else 5)
+def runWorker(
+    row: Row, outcome: Outcome, samples: int, python: Path, args: argparse.Namespace, pin: bool
+) -> None:
+    """Run worker.py for one (row, implementation) in a fresh subprocess, bounded in time.
+
+    Appends the samples it took to `outcome`, or sets its error / unavailable reason.
+    """
     seconds = row.seconds[1 if args.quick else 0]
-    RESULTS.mkdir(exist_ok=True)
-    logPath = RESULTS / "logs" / f"{row.id}.{implName}.log"
-    logPath.parent.mkdir(exist_ok=True)
+    logPath = RESULTS / "logs" / f"{row.id}.{outcome.impl}.{len(outcome.samples)}.log"
+    logPath.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
         cmd = [
             str(python),
             str(BENCH_DIR / "worker.py"),
             f"--row={row.id}",
-            f"--impl={implName}",
+            f"--impl={outcome.impl}",
             f"--samples={samples}",
             f"--seconds={seconds}",
             f"--build-dir={BUILD}",
@@ -200,7 +201,7 @@ def measure(row: Row, implName: str, python: Path, args: argparse.Namespace, pin
         cmd += ["--pin"] if pin else []
         ctx = Context(samples, seconds, args.quick, BUILD, str(python), BENCH_DIR, pin)
         timeout = row.timeout(ctx)
-        outcome.loadBefore = os.getloadavg()[0]
+        outcome.loadBefore = max(outcome.loadBefore, os.getloadavg()[0])
         started = time.monotonic()
         with logPath.open("w") as logFile:
             proc = subprocess.Popen(
@@ -212,22 +213,55 @@ def measure(row: Row, implName: str, python: Path, args: argparse.Namespace, pin
                 outcome.error = f"timed out after {timeout:.0f} s"
             finally:
                 _killGroup(proc)
-        outcome.seconds = time.monotonic() - started
-        if outcome.error is None:
-            try:
-                result = json.loads(out.read_text())
-            except (OSError, ValueError):
-                tail = logPath.read_text().strip().splitlines()[-1:] or ["no output"]
-                result = {"error": f"worker exited {proc.returncode}: {tail[0]}"}
-            outcome.error = result.get("error")
-            outcome.unavailable = result.get("unavailable")
-            outcome.samples = result.get("samples", [])
-    if outcome.samples and outcome.error is None:
+        outcome.seconds += time.monotonic() - started
+        if outcome.error is not None:
+            return
         try:
-            outcome.summary = summarize(outcome.samples)
-        except ValueError as e:
-            outcome.error = str(e)
-    return outcome
+            result = json.loads(out.read_text())
+        except (OSError, ValueError):
+            tail = logPath.read_text().strip().splitlines()[-1:] or ["no output"]
+            result = {"error": f"worker exited {proc.returncode}: {tail[0]}"}
+        outcome.error = result.get("error")
+        outcome.unavailable = result.get("unavailable")
+        outcome.samples.extend(result.get("samples", []))
+
+
+def measureRow(
+    row: Row, python: Path, args: argparse.Namespace, pin: bool, buildError: str | None
+) -> RowResult:
+    """Measure every selected implementation of a row.
+
+    By default the implementations are interleaved: round k takes one sample of each, each in
+    its own fresh subprocess, so a change in background load hits every implementation alike.
+    With --batch each implementation takes all its samples in one subprocess (faster).
+    """
+    repeat = args.repeat or (3 if args.quick else 5)
+    outcomes = [
+        Outcome(impl.name, impl.reference) for impl in row.impls if re.search(args.impls, impl.name)
+    ]
+    rounds, perRound = (1, repeat) if args.batch else (repeat, 1)
+    for o in outcomes:
+        if row.needsC and buildError:
+            o.error = buildError
+    for _ in range(rounds):
+        for o in outcomes:
+            if o.error or o.unavailable:
+                continue  # failed once: do not retry in later rounds
+            runWorker(row, o, perRound, python, args, pin)
+    for o in outcomes:
+        if o.samples and o.error is None and o.unavailable is None:
+            try:
+                o.summary = summarize(o.samples)
+            except ValueError as e:
+                o.error = str(e)
+        if o.summary:
+            what = f"{formatValue(o.summary.median)} {row.unit}"
+        else:
+            what = f"not available: {o.unavailable}" if o.unavailable else f"error: {o.error}"
+        log(f"  {row.id} / {o.impl}: {what} ({o.seconds:.1f} s)")
+    result = RowResult(row, outcomes)
+    evaluate(result)
+    return result
 
 
 def _killGroup(proc: subprocess.Popen[bytes]) -> None:
@@ -364,6 +398,11 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="3 samples, shorter durations")
     parser.add_argument("--json", type=Path, default=RESULTS / "latest.json")
     parser.add_argument("--png", type=Path, default=RESULTS / "latest.png")
+    parser.add_argument(
+        "--batch",
+        action="store_true",
+        help="take all samples of an implementation in one subprocess instead of interleaving",
+    )
     parser.add_argument("--list", action="store_true", help="list the rows and exit")
     parser.add_argument("--rebuild-venv", action="store_true")
     args = parser.parse_args()
@@ -385,28 +424,13 @@ def main() -> int:
 
     results: list[RowResult] = []
     for row in rows:
-        outcomes = []
-        for impl in row.impls:
-            if not re.search(args.impls, impl.name):
-                continue
-            if row.needsC and buildError:
-                outcomes.append(Outcome(impl.name, impl.reference, error=buildError))
-                continue
-            log(f"  {row.id} / {impl.name} ...")
-            o = measure(row, impl.name, python, args, pin)
-            if o.summary:
-                what = f"{formatValue(o.summary.median)} {row.unit}"
-            else:
-                what = f"not available: {o.unavailable}" if o.unavailable else f"error: {o.error}"
-            log(f"  {row.id} / {impl.name}: {what} ({o.seconds:.1f} s)")
-            outcomes.append(o)
-        result = RowResult(row, outcomes)
-        evaluate(result)
-        results.append(result)
+        log(f"{row.id}: {row.title} ...")
+        results.append(measureRow(row, python, args, pin, buildError))
 
     settings = {
         "repeat": args.repeat or (3 if args.quick else 5),
         "quick": args.quick,
+        "interleaved": not args.batch,
         "rows": args.rows,
         "impls": args.impls,
         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
