@@ -6,6 +6,8 @@ import itertools
 from collections.abc import Callable, Iterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from plait.defer import Deferred
 from plait.task import (
@@ -276,3 +278,22 @@ def test_needs_a_clock_or_scheduler() -> None:
     """There is no global reactor to fall back on."""
     with pytest.raises(TypeError, match="clock"):
         Cooperator()
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    tasks=st.integers(min_value=1, max_value=6),
+    perTick=st.integers(min_value=1, max_value=10),
+    ticks=st.integers(min_value=1, max_value=20),
+)
+def test_endless_tasks_share_steps_evenly(tasks: int, perTick: int, ticks: int) -> None:
+    """Endless tasks get equal turns: step counts never differ by more than one."""
+    coop, scheduler = make(perTick)
+    log: list[str] = []
+    for i in range(tasks):
+        coop.cooperate(recorder(str(i), log))
+    for _ in range(ticks):
+        scheduler.tick()
+    counts = [log.count(str(i)) for i in range(tasks)]
+    assert sum(counts) == perTick * ticks
+    assert max(counts) - min(counts) <= 1

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from plait.defer import Deferred
 from plait.task import LoopingCall
@@ -266,3 +268,28 @@ def test_restart_after_stop() -> None:
     assert times == [0.0, 0.5, 2.5]
     lc.stop()
     assert successResultOf(d) is lc
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    interval=st.sampled_from([0.1, 0.25, 1.0, 3.0]),
+    now=st.booleans(),
+    steps=st.lists(st.integers(min_value=0, max_value=40), min_size=1, max_size=30),
+)
+def test_with_count_accounts_for_every_interval(
+    interval: float, now: bool, steps: list[int]
+) -> None:
+    """However the clock jumps, the counts add up to the intervals elapsed."""
+    clock = Clock()
+    counts: list[int] = []
+    lc = LoopingCall.withCount(counts.append)
+    lc.clock = clock
+    lc.start(interval, now=now)
+    elapsed = 0
+    for tenths in steps:
+        # Advance by whole multiples of a tenth of the interval (exact on the grid).
+        clock.advance(interval * tenths / 10)
+        elapsed += tenths
+    assert all(c >= 1 for c in counts)
+    assert sum(counts) == elapsed // 10 + (1 if now else 0)
+    assert len(clock.getDelayedCalls()) == 1
