@@ -297,3 +297,17 @@ def test_endless_tasks_share_steps_evenly(tasks: int, perTick: int, ticks: int) 
     counts = [log.count(str(i)) for i in range(tasks)]
     assert sum(counts) == perTick * ticks
     assert max(counts) - min(counts) <= 1
+
+
+def test_task_paused_when_the_cooperator_stops_ends_on_resume() -> None:
+    """A paused task outlives Cooperator.stop() only until it is resumed."""
+    coop, scheduler = make(2)
+    log: list[str] = []
+    task = coop.cooperate(recorder("a", log))
+    d = task.whenDone()
+    task.pause()
+    coop.stop()
+    assertNoResult(d)
+    task.resume()
+    failureResultOf(d, SchedulerStopped)
+    assert scheduler.pending == []

@@ -67,3 +67,18 @@ def test_cancel_after_firing_is_harmless() -> None:
     clock.advance(1.0)
     d.cancel()
     assert successResultOf(d) == 5
+
+
+def test_coroutine_function_is_awaited() -> None:
+    """An async callable is run as a coroutine and its result awaited."""
+    clock = Clock()
+    gate: Deferred[int] = Deferred()
+
+    async def work(x: int) -> int:
+        return x + await gate
+
+    d = deferLater(clock, 1.0, work, 1)
+    clock.advance(1.0)
+    assertNoResult(d)
+    gate.callback(41)
+    assert successResultOf(d) == 42

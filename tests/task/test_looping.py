@@ -293,3 +293,24 @@ def test_with_count_accounts_for_every_interval(
     assert all(c >= 1 for c in counts)
     assert sum(counts) == elapsed // 10 + (1 if now else 0)
     assert len(clock.getDelayedCalls()) == 1
+
+
+def test_coroutine_function_is_awaited_before_the_next_call() -> None:
+    """An async f is run as a coroutine; the next call waits for it to finish."""
+    clock = Clock()
+    gate: Deferred[None] = Deferred()
+    times: list[float] = []
+
+    async def f() -> None:
+        times.append(clock.seconds())
+        if len(times) == 1:
+            await gate
+
+    lc = LoopingCall(f)
+    lc.clock = clock
+    lc.start(1.0)
+    clock.advance(3.0)
+    assert times == [0.0]
+    gate.callback(None)
+    clock.advance(1.0)
+    assert times == [0.0, 4.0]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, ParamSpec, TypeVar, overload
 
-from plait.defer import Deferred
+from plait.defer import Deferred, maybeDeferred
 from plait.task._clocks import ICallLater
 
 __all__ = ["deferLater"]
@@ -32,6 +32,16 @@ def deferLater(
 def deferLater(
     clock: ICallLater,
     delay: float,
+    callable: Callable[_P, Coroutine[Any, Any, _T]],
+    *args: _P.args,
+    **kw: _P.kwargs,
+) -> Deferred[_T]: ...
+
+
+@overload
+def deferLater(
+    clock: ICallLater,
+    delay: float,
     callable: Callable[_P, _T],
     *args: _P.args,
     **kw: _P.kwargs,
@@ -48,7 +58,7 @@ def deferLater(
     """A Deferred that fires ``delay`` seconds from now on ``clock``.
 
     It fires with the result of ``callable(*args, **kw)`` (waiting for it if it returns a
-    Deferred), with None when there is no callable, or fails with what the callable raised.
+    Deferred or is a coroutine function), with None when there is no callable, or fails with what the callable raised.
     Cancelling the Deferred before then cancels the call; it fails with ``CancelledError``.
     """
 
@@ -59,7 +69,7 @@ def deferLater(
     def run(ignored: None) -> Any:
         if callable is None:
             return None
-        return callable(*args, **kw)
+        return maybeDeferred(callable, *args, **kw)
 
     d: Deferred[Any] = Deferred(cancel)
     d.addCallback(run)
