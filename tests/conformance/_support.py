@@ -13,6 +13,8 @@ class Echo(Protocol):
 
     def connectionMade(self) -> None:
         self.lost: list[Failure] = []
+        assert self.transport is not None
+        self.host, self.peer = self.transport.getHost(), self.transport.getPeer()
         registry = getattr(self.factory, "made", None)
         if registry is not None:
             registry.append(self)
@@ -63,6 +65,7 @@ class Sender(Protocol):
         factory = self.factory
         factory.instance = self
         assert self.transport is not None
+        self.host, self.peer = self.transport.getHost(), self.transport.getPeer()
         for chunk in factory.chunks:
             self.transport.write(chunk)
         if factory.halfClose:

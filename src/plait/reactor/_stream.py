@@ -522,6 +522,7 @@ class StreamPort:
         self._reading = False
         self._backoff = 0.0
         self._resumeCall: Any = None
+        self._hostAddress: Any = None
 
     def __repr__(self) -> str:
         state = "listening" if self.connected else "not listening"
@@ -544,6 +545,9 @@ class StreamPort:
     def _listenError(self, e: OSError) -> CannotListenError:
         raise NotImplementedError
 
+    def _hostOf(self, sock: socket.socket) -> Any:
+        raise NotImplementedError
+
     def startListening(self) -> None:
         """Bind, listen and start accepting; raises ``CannotListenError`` on failure."""
         sock = self._bindSocket()
@@ -560,6 +564,7 @@ class StreamPort:
         self._family = sock.family
         self._type = sock.type
         self._accept = sock._accept  # type: ignore[attr-defined]
+        self._hostAddress = self._hostOf(sock)
         self.factory.doStart()
         self.connected = True
         self._startReading()
@@ -674,5 +679,5 @@ class StreamPort:
         """Hook: the socket was closed (Unix ports remove their file)."""
 
     def getHost(self) -> Any:
-        """The address the port listens on."""
-        raise NotImplementedError
+        """The address the port listens on (still known once it stopped)."""
+        return self._hostAddress

@@ -176,11 +176,15 @@ class TCPPort(StreamPort):
         except Exception:
             transport._userError("makeConnection")
 
+    def _hostOf(self, sock: socket.socket) -> IPv4Address | IPv6Address:
+        return tcpAddress(sock.getsockname())
+
     def getHost(self) -> IPv4Address | IPv6Address:
         """The address the port listens on (with the real port number when 0 was asked)."""
-        if self.socket is None or self.socket.fileno() == -1:
-            raise RuntimeError("the port is not listening")
-        return tcpAddress(self.socket.getsockname())
+        if self._hostAddress is None:
+            raise RuntimeError("the port never listened")
+        address: IPv4Address | IPv6Address = self._hostAddress
+        return address
 
 
 class _Resolution:

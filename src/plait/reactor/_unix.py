@@ -228,10 +228,8 @@ class UNIXPort(StreamPort):
         except Exception:
             transport._userError("makeConnection")
 
-    def startListening(self) -> None:
-        """Bind, listen and start accepting; raises ``CannotListenError`` on failure."""
-        super().startListening()
-        self._hostAddress = UNIXAddress(self.address)
+    def _hostOf(self, sock: socket.socket) -> UNIXAddress:
+        return UNIXAddress(self.address)
 
     def _closed(self) -> None:
         if self._ownsFile:
@@ -244,7 +242,8 @@ class UNIXPort(StreamPort):
 
     def getHost(self) -> UNIXAddress:
         """The socket's address, as given to ``listenUNIX``."""
-        return self._hostAddress
+        address: UNIXAddress = self._hostAddress
+        return address
 
 
 class UNIXConnectAttempt(ConnectAttempt):
@@ -336,7 +335,9 @@ class _AdoptedUNIXPort(UNIXPort):
 
     def __init__(self, reactor: Any, sock: socket.socket, factory: Any) -> None:
         super().__init__(reactor, _name(sock.getsockname()) or "", factory)
-        self._hostAddress = UNIXAddress(_name(sock.getsockname()))
+
+    def _hostOf(self, sock: socket.socket) -> UNIXAddress:
+        return UNIXAddress(_name(sock.getsockname()))
 
 
 class SocketReactorMixin:
