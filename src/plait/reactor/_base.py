@@ -142,6 +142,10 @@ class ReactorBase:
     def __init__(self) -> None:
         self._log = Logger("plait.reactor", source=self)
         self._timers = TimerQueue(monotonic)
+        if type(self).callLater is ReactorBase.callLater:
+            # Hot path: callLater goes straight to the queue, without a forwarding frame
+            # (unless a subclass overrides it).
+            self.callLater = self._timers.callLater  # type: ignore[method-assign]
         self._threadCallQueue: deque[tuple[Callable[..., object], tuple[Any, ...], dict[str, Any]]]
         self._threadCallQueue = deque()
         self._events: dict[str, _ThreePhaseEvent] = {}
