@@ -168,7 +168,7 @@ def test_yielded_deferred_pauses_the_task_until_it_fires() -> None:
     assert log == ["w1", "b", "b"]
     gate.callback(None)
     scheduler.tick()
-    assert log == ["w1", "b", "b", "w2", "b", "b"]
+    assert log == ["w1", "b", "b", "b", "w2", "b"]
     successResultOf(d)
 
 
@@ -311,3 +311,39 @@ def test_task_paused_when_the_cooperator_stops_ends_on_resume() -> None:
     task.resume()
     failureResultOf(d, SchedulerStopped)
     assert scheduler.pending == []
+
+
+def test_stopping_the_cooperator_from_inside_a_step() -> None:
+    """A step that stops the cooperator ends every task, including its own."""
+    coop, scheduler = make(10)
+    log: list[str] = []
+
+    def stopper() -> Iterator[object]:
+        coop.stop()
+        yield Deferred()
+
+    d1 = coop.coiterate(stopper())
+    d2 = coop.coiterate(recorder("b", log))
+    scheduler.tick()
+    failureResultOf(d1, SchedulerStopped)
+    failureResultOf(d2, SchedulerStopped)
+    assert log == []
+    assert scheduler.pending == []
+
+
+def test_a_step_stopping_another_task() -> None:
+    """A step may stop another task; the rest keep their turns."""
+    coop, scheduler = make(6)
+    log: list[str] = []
+    victim = coop.cooperate(recorder("v", log))
+
+    def killer() -> Iterator[None]:
+        victim.stop()
+        while True:
+            log.append("k")
+            yield None
+
+    coop.cooperate(killer())
+    coop.cooperate(recorder("c", log))
+    scheduler.tick()
+    assert log == ["v", "k", "c", "k", "c", "k"]

@@ -9,6 +9,7 @@ in between. A task whose iterator yields a Deferred is paused until that Deferre
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol, TypeVar
 
@@ -158,6 +159,9 @@ class CooperativeTask:
         else:
             d.callback(result)
 
+    def _runnable(self) -> bool:
+        return self._completionState is None and not self._pauseCount
+
     def _oneWorkUnit(self) -> None:
         try:
             result = next(self._iterator)
@@ -166,7 +170,8 @@ class CooperativeTask:
         except Exception:
             self._completeWith(TaskFailed(), Failure())
         else:
-            if isinstance(result, Deferred):
+            # The step may have stopped this task (or the cooperator): then the result is moot.
+            if isinstance(result, Deferred) and self._completionState is None:
                 self.pause()
                 result.addCallbacks(self._yieldedFired, self._yieldedFailed)
 
@@ -213,8 +218,10 @@ class Cooperator:
         self._terminationPredicateFactory = (
             terminationPredicateFactory or _defaultTerminationPredicateFactory
         )
-        self._tasks: list[CooperativeTask] = []
-        self._next = 0
+        # Runnable tasks in turn order; the task being stepped is out of it until its step ends,
+        # so pausing or finishing inside a step costs O(1).
+        self._tasks: deque[CooperativeTask] = deque()
+        self._current: CooperativeTask | None = None
         self._delayedCall: _Cancellable | None = None
         self._started = started
         self._stopped = False
@@ -243,8 +250,10 @@ class Cooperator:
     def stop(self) -> None:
         """Stop: every task ends with ``SchedulerStopped``, and so will any new one."""
         self._stopped = True
-        tasks, self._tasks = self._tasks, []
-        self._next = 0
+        tasks = list(self._tasks)
+        self._tasks.clear()
+        if self._current is not None:
+            tasks.append(self._current)
         for task in tasks:
             task._completeWith(SchedulerStopped(), Failure(SchedulerStopped()), listed=False)
         self._cancelTick()
@@ -253,16 +262,16 @@ class Cooperator:
         if self._stopped:
             task._completeWith(SchedulerStopped(), Failure(SchedulerStopped()), listed=False)
             return
+        if task is self._current:
+            return  # paused and resumed within its own step: _tick puts it back
         self._tasks.append(task)
         self._reschedule()
 
     def _removeTask(self, task: CooperativeTask) -> None:
-        index = self._tasks.index(task)
-        del self._tasks[index]
-        if index < self._next:
-            self._next -= 1
+        if task is self._current:
+            return  # _tick does not put it back
+        self._tasks.remove(task)
         if not self._tasks:
-            self._next = 0
             self._cancelTick()
 
     def _cancelTick(self) -> None:
@@ -279,12 +288,15 @@ class Cooperator:
         """Step tasks round-robin until the time slice is used up or no task is left."""
         self._delayedCall = None
         done = self._terminationPredicateFactory()
-        while self._tasks and not self._stopped:
-            if self._next >= len(self._tasks):
-                self._next = 0
-            task = self._tasks[self._next]
-            self._next += 1
-            task._oneWorkUnit()
+        tasks = self._tasks
+        while tasks and not self._stopped:
+            task = self._current = tasks.popleft()
+            try:
+                task._oneWorkUnit()
+            finally:
+                self._current = None
+            if task._runnable() and not self._stopped:
+                tasks.append(task)
             if done():
                 break
         self._reschedule()
