@@ -314,3 +314,18 @@ def test_coroutine_function_is_awaited_before_the_next_call() -> None:
     gate.callback(None)
     clock.advance(1.0)
     assert times == [0.0, 4.0]
+
+
+def test_restart_while_the_last_call_is_pending_is_refused() -> None:
+    """start() after stop() waits until the stopped loop's last call has finished."""
+    clock = Clock()
+    pending: Deferred[None] = Deferred()
+    lc, times = looping(clock, lambda: pending)
+    first = lc.start(1.0)
+    lc.stop()
+    with pytest.raises(RuntimeError, match="still finishing"):
+        lc.start(1.0)
+    pending.callback(None)
+    assert successResultOf(first) is lc
+    lc.start(1.0)
+    assert times == [0.0, 0.0]

@@ -90,6 +90,11 @@ class LoopingCall:
         """
         if self.running:
             raise RuntimeError("tried to start an already running LoopingCall")
+        if self._deferred is not None:
+            raise RuntimeError(
+                "tried to start a LoopingCall still finishing its last call: "
+                "wait for the Deferred from the previous start()"
+            )
         if not interval >= 0:
             raise ValueError(f"interval must be >= 0, not {interval!r}")
         clock = self._clockOrRaise()
