@@ -77,12 +77,51 @@ test, an ``IOPump.flush`` or ``Clock.advance`` that never settles); the assertio
 ``AssertionError``.
 """
 
-from ._clock import Clock
-from ._iosim import FakeTransport, IOPump, connect, connectedServerAndClient
-from ._logged import flushLoggedErrors
-from ._memory import FakeConnector, FakePort, MemoryReactor, MemoryReactorClock
-from ._results import assertNoResult, failureResultOf, successResultOf
-from ._transport import StringTransport, StringTransportWithDisconnection
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._clock import Clock
+    from ._iosim import FakeTransport, IOPump, connect, connectedServerAndClient
+    from ._logged import flushLoggedErrors
+    from ._memory import FakeConnector, FakePort, MemoryReactor, MemoryReactorClock
+    from ._results import assertNoResult, failureResultOf, successResultOf
+    from ._transport import StringTransport, StringTransportWithDisconnection
+
+# Names are imported on first use: the pytest plugin (a submodule, loaded by every pytest run
+# where plait is installed) must not drag the reactor and friends in at start-up.
+_WHERE = {
+    "Clock": "_clock",
+    "FakeConnector": "_memory",
+    "FakePort": "_memory",
+    "FakeTransport": "_iosim",
+    "IOPump": "_iosim",
+    "MemoryReactor": "_memory",
+    "MemoryReactorClock": "_memory",
+    "StringTransport": "_transport",
+    "StringTransportWithDisconnection": "_transport",
+    "assertNoResult": "_results",
+    "connect": "_iosim",
+    "connectedServerAndClient": "_iosim",
+    "failureResultOf": "_results",
+    "flushLoggedErrors": "_logged",
+    "successResultOf": "_results",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'plait.testing' has no attribute {name!r}")
+    import importlib
+
+    # Not cached here: the submodule in sys.modules stays the single source (pytester's
+    # in-process runs may drop and re-import submodules).
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))
+
 
 __all__ = [
     "Clock",
