@@ -46,6 +46,7 @@ class Outcome:
     impl: str
     reference: bool
     samples: list[float] = field(default_factory=list)
+    extras: dict[str, list[float]] = field(default_factory=dict)
     summary: Summary | None = None
     error: str | None = None
     unavailable: str | None = None
@@ -150,6 +151,8 @@ def machineInfo(python: Path, pinning: str) -> dict[str, object]:
     except (subprocess.SubprocessError, ValueError) as e:
         venv = {"error": str(e)}
     commit = _run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"])
+    if _run(["git", "-C", str(REPO), "status", "--porcelain", "--", "src"]):
+        commit += " + uncommitted changes in src/"
     cc = _run(["cc", "--version"]).splitlines()
     return {
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
@@ -224,6 +227,8 @@ def runWorker(
         outcome.error = result.get("error")
         outcome.unavailable = result.get("unavailable")
         outcome.samples.extend(result.get("samples", []))
+        for name, values in result.get("extras", {}).items():
+            outcome.extras.setdefault(name, []).extend(values)
 
 
 def measureRow(
@@ -307,7 +312,17 @@ def evaluate(result: RowResult) -> None:
 
 # --- reporting ---------------------------------------------------------------------------------
 
-HEADER = ("row", "implementation", "median", "min-max", "unit", "plait/impl", "target")
+HEADER = (
+    "row",
+    "implementation",
+    "median",
+    "min-max",
+    "unit",
+    "plait/impl",
+    "target",
+    "srv CPU/op",
+)
+SERVER_CPU = "server_cpu_us_per_op"
 
 
 def tableLines(results: list[RowResult]) -> list[str]:
@@ -329,6 +344,8 @@ def tableLines(results: list[RowResult]) -> list[str]:
                 cells = [reason, "", "", ""]
             target = targetsByPeer.get(o.impl)
             cells.append(_targetText(target) if target else "")
+            cpu = o.extras.get(SERVER_CPU)
+            cells.append(f"{formatValue(summarize(cpu).median)} us" if cpu and o.summary else "")
             lines.append([row.id, name, *cells])
     widths = [len(h) for h in HEADER]
     for cells in lines:
@@ -376,6 +393,7 @@ def toJson(results: list[RowResult], machine: dict[str, object], settings: dict[
                         "median": o.summary.median if o.summary else None,
                         "min": o.summary.low if o.summary else None,
                         "max": o.summary.high if o.summary else None,
+                        "extras": o.extras,
                         "error": o.error,
                         "unavailable": o.unavailable,
                         "wall_seconds": round(o.seconds, 2),
@@ -443,6 +461,7 @@ def main() -> int:
     if load > 0.5:
         print(f"warning: the machine was busy (1-min load average up to {load:.2f}): noisy numbers")
     print("ratio = how many times better plait is (plait/peer; peer/plait where lower is better)")
+    print("srv CPU/op = the server's user+sys CPU per MB, message or connection (median)")
     print()
     for line in legend(results):
         print(line)

@@ -42,7 +42,7 @@ def main() -> int:
     try:
         impl = findRow(args.row).impl(args.impl)
         samples = impl.measure(ctx)
-        result = {"samples": [float(s) for s in samples]}
+        result = {"samples": [float(s) for s in samples], "extras": ctx.extras}
     except Unavailable as e:
         result = {"unavailable": str(e)}
     except Exception as e:

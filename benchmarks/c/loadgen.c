@@ -8,7 +8,9 @@
  *                                                      stdin closes (or 120 s), then close
  *
  * Every byte that comes back is checked against what was sent; a mismatch exits with status 3.
- * The first WARMUP seconds are not counted. The result is one JSON line on stdout.
+ * The first WARMUP seconds are not counted in "value"; "total" counts the whole run (MB, messages
+ * or connections), for the harness's server-CPU-per-operation figure. The result is one JSON
+ * line on stdout.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -157,8 +159,8 @@ static int bulk(double seconds) {
     double elapsed = t - begin;
     uint64_t bytes = received - counted0;
     printf("{\"mode\": \"bulk\", \"value\": %.3f, \"unit\": \"MB/s\", \"bytes\": %llu, "
-           "\"seconds\": %.4f}\n",
-           bytes / elapsed / 1e6, (unsigned long long)bytes, elapsed);
+           "\"seconds\": %.4f, \"total\": %.6f}\n",
+           bytes / elapsed / 1e6, (unsigned long long)bytes, elapsed, received / 1e6);
     return 0;
 }
 
@@ -245,8 +247,9 @@ static int pingpong(double seconds, int nconns, int size) {
     double elapsed = t - begin;
     uint64_t count = messages - counted0;
     printf("{\"mode\": \"pingpong\", \"value\": %.3f, \"unit\": \"msg/s\", \"messages\": %llu, "
-           "\"connections\": %d, \"seconds\": %.4f}\n",
-           count / elapsed, (unsigned long long)count, nconns, elapsed);
+           "\"connections\": %d, \"seconds\": %.4f, \"total\": %llu}\n",
+           count / elapsed, (unsigned long long)count, nconns, elapsed,
+           (unsigned long long)messages);
     return 0;
 }
 
@@ -336,9 +339,9 @@ static int connectMode(double seconds, int concurrency, int size) {
     uint64_t count = done - counted0;
     printf("{\"mode\": \"connect\", \"value\": %.3f, \"unit\": \"conn/s\", \"completed\": %llu, "
            "\"concurrency\": %d, \"failed\": %llu, \"addr_busy_waits\": %llu, "
-           "\"seconds\": %.4f}\n",
+           "\"seconds\": %.4f, \"total\": %llu}\n",
            count / elapsed, (unsigned long long)count, concurrency, (unsigned long long)failed,
-           (unsigned long long)addrBusy, elapsed);
+           (unsigned long long)addrBusy, elapsed, (unsigned long long)done);
     return 0;
 }
 

@@ -29,6 +29,12 @@ class Context:
     python: str  # the benchmark virtualenv's python (to start servers)
     benchDir: Path  # the benchmarks/ directory
     pin: bool  # pin servers to CPU 0 and load generators to CPU 1 with taskset
+    # Secondary figures a measurement may record, one value per sample (e.g. server CPU per op).
+    extras: dict[str, list[float]] = field(default_factory=dict)
+
+    def record(self, name: str, value: float) -> None:
+        """Record one value of a secondary figure for the sample being taken."""
+        self.extras.setdefault(name, []).append(value)
 
 
 class Unavailable(Exception):

@@ -125,6 +125,13 @@ def loadgen(ctx: Context, args: list[str], timeout: float) -> dict[str, float]:
     return result
 
 
+def cpuSeconds(pid: int) -> float:
+    """User + system CPU time a process has used so far, from /proc."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()  # the command name may contain spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rssKiB(pid: int) -> int:
     """Resident set size of a process, in KiB, from /proc."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

@@ -8,9 +8,10 @@ Each server echoes through its framework's ordinary Protocol API (servers/echo.p
 from __future__ import annotations
 
 from . import Context, Impl, Measure, Row, Target
-from ._net import HOST, Server, freePort, idleConnectionsKiB, loadgen
+from ._net import HOST, Server, cpuSeconds, freePort, idleConnectionsKiB, loadgen
 
 BACKLOG = "128"
+SERVER_CPU = "server_cpu_us_per_op"  # server CPU (user+sys) µs per unit: per MB, msg or conn
 _SOURCE = (
     "DESIGN.md §7 / TCP benchmark issue: epoll >= 1.5x Twisted (ping-pong 50, conn/s), >= bulk"
 )
@@ -32,9 +33,14 @@ def _throughput(impl: str, mode: str, *extra: str) -> Measure:
             samples = []
             for _ in range(ctx.samples):
                 args = [mode, HOST, str(port), str(ctx.seconds), *extra]
+                cpuBefore = cpuSeconds(server.pid)
                 result = loadgen(ctx, args, timeout=ctx.seconds + 30)
                 server.checkAlive()
+                cpu = cpuSeconds(server.pid) - cpuBefore
                 samples.append(float(result["value"]))
+                # Less sensitive to a busy machine than the rate: what the server spent per op.
+                if result["total"] > 0:
+                    ctx.record(SERVER_CPU, cpu * 1e6 / result["total"])
             return samples
 
     return measure
