@@ -7,7 +7,13 @@ from typing import Any
 import pytest
 
 from plait.defer import Failure
-from plait.protocol import ConnectionAborted, ConnectionDone, ConnectionLost, Protocol
+from plait.protocol import (
+    ConnectionAborted,
+    ConnectionDone,
+    ConnectionLost,
+    Protocol,
+    connectionDone,
+)
 from plait.testing import Clock, IOPump, connect, connectedServerAndClient
 
 
@@ -27,7 +33,7 @@ class Peer(Protocol):
     def dataReceived(self, data: bytes) -> None:
         self.received.append(data)
 
-    def connectionLost(self, reason: Failure = ConnectionDone()) -> None:  # type: ignore[assignment]
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
         self.lost.append(reason)
 
     @property
@@ -172,7 +178,7 @@ def test_pull_producer_is_drained_before_close() -> None:
 
 def test_streaming_producer_is_paused_and_resumed() -> None:
     """A streaming producer is paused above bufferSize and resumed once data is delivered."""
-    server, client, pump = pair()
+    _, client, pump = pair()
     transport = pump.serverIO
     producer = PushProducer()
     transport.registerProducer(producer, True)
@@ -188,7 +194,7 @@ def test_streaming_producer_is_paused_and_resumed() -> None:
 
 def test_second_producer_and_closed_transport() -> None:
     """A second producer raises RuntimeError; one registered after close is stopped at once."""
-    server, client, pump = pair()
+    pump = pair()[2]
     pump.clientIO.registerProducer(PushProducer(), True)
     with pytest.raises(RuntimeError):
         pump.clientIO.registerProducer(PushProducer(), True)

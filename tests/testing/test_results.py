@@ -44,7 +44,7 @@ def test_failure_result_of_returns_the_failure() -> None:
 def test_failure_result_of_wrong_type() -> None:
     """An unexpected failure type raises AssertionError naming both types; it is consumed."""
     d = fail(KeyError("k"))
-    with pytest.raises(AssertionError, match="builtins.ValueError") as info:
+    with pytest.raises(AssertionError, match=r"builtins\.ValueError") as info:
         failureResultOf(d, ValueError)
     assert "KeyError" in str(info.value)
     del d

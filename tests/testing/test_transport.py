@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from plait.defer import Failure
-from plait.protocol import ConnectionDone, IPv4Address, IPv6Address, ITCPTransport, Protocol
+from plait.protocol import (
+    ConnectionDone,
+    IPv4Address,
+    IPv6Address,
+    ITCPTransport,
+    Protocol,
+    connectionDone,
+)
 from plait.testing import StringTransport, StringTransportWithDisconnection
 
 
@@ -19,7 +26,7 @@ class Recorder(Protocol):
     def __init__(self) -> None:
         self.reasons: list[Failure] = []
 
-    def connectionLost(self, reason: Failure = ConnectionDone()) -> None:  # type: ignore[assignment]
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
         self.reasons.append(reason)
 
 
