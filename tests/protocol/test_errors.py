@@ -200,3 +200,27 @@ def test_process_done_and_terminated() -> None:
     killed = ProcessTerminated(signal=9, status=9)
     assert "signal 9" in str(killed)
     assert isinstance(killed, ConnectionLost)
+
+
+@pytest.mark.parametrize(
+    "err",
+    [
+        CannotListenError("127.0.0.1", 80, OSError(errno.EACCES, "Permission denied")),
+        ConnectionLost(OSError(errno.ECONNRESET, "reset")),
+        ConnectionDone(),
+        ProcessDone(0),
+        ProcessTerminated(exitCode=2, signal=None, status=512),
+        protocol.ConnectingCancelledError(protocol.IPv4Address("TCP", "10.0.0.1", 80)),
+        DNSLookupError("example.invalid"),
+        UnknownHostError(socket.EAI_NONAME, "Name or service not known"),
+        TimeoutError(),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+def test_errors_pickle_with_their_message(err: Exception) -> None:
+    """Every error survives pickling (e.g. across processes) with the same class and text."""
+    copy = pickle.loads(pickle.dumps(err))
+    assert type(copy) is type(err)
+    assert str(copy) == str(err)
+    assert repr(copy.args) == repr(err.args)
+    assert getattr(copy, "errno", None) == getattr(err, "errno", None)
