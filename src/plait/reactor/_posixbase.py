@@ -19,7 +19,9 @@ from ..defer import Failure
 from ..protocol import ConnectionDone, ConnectionLost
 from ._base import ReactorBase
 from ._tcp import TCPReactorMixin
+from ._udp import UDPReactorMixin
 from ._unix import SocketReactorMixin, UNIXReactorMixin
+from ._unixdgram import UNIXDatagramReactorMixin
 
 if TYPE_CHECKING:
     from ._interfaces import IReadDescriptor, IWriteDescriptor
@@ -40,7 +42,14 @@ def _asFailure(why: object) -> Failure:
     return Failure(ConnectionLost(f"descriptor returned {why!r}"))
 
 
-class PosixReactorBase(TCPReactorMixin, UNIXReactorMixin, SocketReactorMixin, ReactorBase):
+class PosixReactorBase(
+    TCPReactorMixin,
+    UNIXReactorMixin,
+    SocketReactorMixin,
+    UDPReactorMixin,
+    UNIXDatagramReactorMixin,
+    ReactorBase,
+):
     """A reactor watching file descriptors; subclasses poll with select, poll or epoll."""
 
     def __init__(self) -> None:
