@@ -27,25 +27,26 @@ def returnValue(val: object) -> NoReturn:
     raise _DefGen_Return(val)
 
 
-class _CoroutineRunner:
-    """Drives one coroutine or generator: sends it results, throws it failures.
+class _CoroutineDeferred(Deferred[Any]):
+    """The Deferred of a running coroutine or generator, and the driver of that coroutine.
 
-    It is also the callback it adds to each Deferred it waits on (``__call__``), so waiting
-    costs one list append and no bound-method or closure allocation.
+    Being the result Deferred itself (rather than a separate runner holding one) saves an
+    object, a bound-method canceller and a reference cycle per coroutine.
     """
 
-    __slots__ = ("context", "coro", "deferred", "entry", "waitingOn")
+    __slots__ = ("_context", "_coro", "_entry", "_outcome", "_waitingOn")
 
-    def __init__(self, coro: Any) -> None:
-        self.coro = coro
-        self.context = contextvars.copy_context()
-        self.waitingOn: Deferred[Any] | None = None
-        self.entry: tuple[Any, ...] | None = None
-        self.deferred: Deferred[Any] = Deferred(self.cancel)
+    _context: contextvars.Context
+    _coro: Any
+    # The (callbacks-list) entry added to each awaited Deferred, made once per coroutine.
+    _entry: tuple[Any, ...] | None
+    # After a cancellation, the Deferred the coroutine's outcome goes to.
+    _outcome: Deferred[Any] | None
+    _waitingOn: Deferred[Any] | None
 
-    def step(self, value: Any, failed: bool) -> None:
-        coro = self.coro
-        run = self.context.run
+    def _step(self, value: Any, failed: bool) -> None:
+        coro = self._coro
+        run = self._context.run
         while True:
             try:
                 if failed:
@@ -53,13 +54,13 @@ class _CoroutineRunner:
                 else:
                     yielded = run(coro.send, value)
             except StopIteration as e:
-                self.deferred.callback(e.value)
+                self._finished().callback(e.value)
                 return
             except _DefGen_Return as e:
-                self.deferred.callback(e.value)
+                self._finished().callback(e.value)
                 return
             except BaseException as e:
-                self.deferred.errback(_failureFromCaught(e))
+                self._finished().errback(_failureFromCaught(e))
                 return
             if not isinstance(yielded, Deferred):
                 if getattr(yielded, "_asyncio_future_blocking", None) is None:
@@ -78,42 +79,75 @@ class _CoroutineRunner:
                 if failed:
                     _detachReporter(d)
                 continue
-            self.waitingOn = d
-            entry = self.entry
+            self._waitingOn = d
+            entry = self._entry
             if entry is None:
-                entry = self.entry = (self, (), None, self, (), None)
+                entry = self._entry = (_resume, (self,), None, _resume, (self,), None)
             d.callbacks.append(entry)
             if d.called and not d.paused:
                 d._runCallbacks()
             return
 
-    def __call__(self, result: object) -> None:
-        self.waitingOn = None
-        self.step(result, isinstance(result, Failure))
+    def _finished(self) -> Deferred[Any]:
+        self._entry = None  # it refers to us: drop the cycle so refcounting frees us
+        outcome = self._outcome
+        return self if outcome is None else outcome
 
-    def cancel(self, d: Deferred[Any]) -> None:
-        # Fail ``d`` with CancelledError, but first in its chain let the coroutine see the
-        # cancellation and decide: its eventual outcome (a new Deferred) becomes d's result.
-        d.callbacks.insert(0, (None, (), None, self._handleCancel, (), None))
-        d.errback(Failure(CancelledError()))
 
-    def _handleCancel(self, failure: Failure) -> Deferred[Any]:
-        failure.trap(CancelledError)
-        outcome: Deferred[Any] = Deferred(self.cancel)
-        self.deferred = outcome
-        waiting = self.waitingOn
-        if waiting is not None:
-            waiting.cancel()
-        return outcome
+def _resume(result: object, runner: _CoroutineDeferred) -> None:
+    """The callback on an awaited Deferred: continue the coroutine; the result is consumed."""
+    runner._waitingOn = None
+    runner._step(result, isinstance(result, Failure))
+
+
+def _cancelCoroutine(d: Deferred[Any], runner: _CoroutineDeferred | None = None) -> None:
+    """Canceller: fail ``d`` with CancelledError, but let the coroutine decide the outcome.
+
+    The first errback added here cancels what the coroutine awaits (so CancelledError is
+    raised inside it) and returns a new Deferred that the coroutine's eventual result fires:
+    ``d`` waits on that, so a coroutine that handles the cancellation still gives ``d`` its
+    result.
+    """
+    d.callbacks.insert(0, (None, (), None, _handleCancel, (runner or d,), None))
+    d.errback(Failure(CancelledError()))
+
+
+def _handleCancel(failure: Failure, runner: _CoroutineDeferred) -> Deferred[Any]:
+    failure.trap(CancelledError)
+    outcome: Deferred[Any] = Deferred(functools.partial(_cancelCoroutine, runner=runner))
+    runner._outcome = outcome
+    waiting = runner._waitingOn
+    if waiting is not None:
+        waiting.cancel()
+    return outcome
+
+
+_COROUTINE_TYPES = (CoroutineType, GeneratorType, Coroutine, Generator)
+_newDeferred = object.__new__
+
+
+def _start(coro: Any) -> _CoroutineDeferred:
+    d: _CoroutineDeferred = _newDeferred(_CoroutineDeferred)
+    d.callbacks = []
+    d.called = False
+    d.paused = 0
+    d._runningCallbacks = False
+    d._canceller = _cancelCoroutine
+    d._coro = coro
+    d._context = contextvars.copy_context()
+    d._entry = None
+    d._outcome = None
+    d._waitingOn = None
+    d._step(None, False)
+    return d
 
 
 def _runCoroutine(coro: Any) -> Deferred[Any]:
-    if not isinstance(coro, CoroutineType | GeneratorType | Coroutine | Generator):
-        raise NotACoroutineError(f"{coro!r} is not a coroutine")
-    runner = _CoroutineRunner(coro)
-    result = runner.deferred
-    runner.step(None, False)
-    return result
+    cls = coro.__class__
+    if cls is not CoroutineType and cls is not GeneratorType:
+        if not isinstance(coro, _COROUTINE_TYPES):
+            raise NotACoroutineError(f"{coro!r} is not a coroutine")
+    return _start(coro)
 
 
 @overload
@@ -137,6 +171,8 @@ def ensureDeferred(coro: Any) -> Deferred[Any]:
 
     :raises NotACoroutineError: ``coro`` is neither a coroutine nor a Deferred.
     """
+    if coro.__class__ is CoroutineType:
+        return _runCoroutine(coro)
     if isinstance(coro, Deferred):
         return coro
     try:
@@ -168,10 +204,7 @@ def inlineCallbacks(
             raise TypeError(
                 f"inlineCallbacks requires {f!r} to produce a generator; instead got {gen!r}"
             )
-        runner = _CoroutineRunner(gen)
-        result = runner.deferred
-        runner.step(None, False)
-        return result
+        return _start(gen)
 
     return unwindGenerator
 

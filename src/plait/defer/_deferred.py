@@ -37,6 +37,13 @@ _CONTINUE: Any = object()
 _debugging = False
 
 
+def _identity(result: object) -> object:
+    return result
+
+
+_IDENTITY_ENTRY = (_identity, (), None, _identity, (), None)
+
+
 def setDebugging(on: bool) -> None:
     """Record where each new Deferred is created and first fired (slow; for debugging).
 
@@ -297,10 +304,48 @@ class Deferred(Generic[_T]):
 
     def addCallback(self, callback: Any, /, *args: Any, **kwargs: Any) -> Deferred[Any]:
         """Add ``callback(result, *args, **kwargs)`` to the success side of the chain."""
-        self.callbacks.append((callback, args, kwargs or None, None, (), None))
-        if self.called:
+        if not self.called:
+            self.callbacks.append((callback, args, kwargs or None, None, (), None))
+            return self
+        if self.paused or self._runningCallbacks or self.callbacks:
+            self.callbacks.append((callback, args, kwargs or None, None, (), None))
             self._runCallbacks()
+            return self
+        # Fired and idle: run it now, without queueing an entry (the common "already
+        # have the result" case). Failure results skip a callback unchanged.
+        result = self.result
+        if isinstance(result, Failure):
+            return self
+        self._runningCallbacks = True
+        try:
+            result = callback(result, *args, **kwargs)
+        except BaseException as e:
+            result = _failureFromCaught(e)
+        self._runningCallbacks = False
+        self._settle(result)
         return self
+
+    def _callNow(self, fn: Any, args: Any, kwargs: Any) -> None:
+        # addErrback/addBoth on a fired, idle Deferred whose result goes to ``fn``.
+        self._runningCallbacks = True
+        try:
+            result = fn(self.result, *args, **kwargs)
+        except BaseException as e:
+            result = _failureFromCaught(e)
+        self._runningCallbacks = False
+        if isinstance(self.result, Failure):
+            _detachReporter(self)
+        self._settle(result)
+
+    def _settle(self, result: Any) -> None:
+        """Store what a callback run outside the loop returned; let the loop do the rest."""
+        self.result = result
+        if isinstance(result, Deferred):
+            # Chaining is the loop's job: an identity entry makes it look at this result.
+            self.callbacks.insert(0, _IDENTITY_ENTRY)
+            self._runCallbacks()
+        elif self.callbacks or isinstance(result, Failure):
+            self._runCallbacks()
 
     @overload
     def addErrback(
@@ -325,6 +370,10 @@ class Deferred(Generic[_T]):
 
         Returning a value (not a Failure, not raising) recovers onto the success side.
         """
+        if self.called and not (self.paused or self._runningCallbacks or self.callbacks):
+            if isinstance(self.result, Failure):
+                self._callNow(errback, args, kwargs)
+            return self
         self.callbacks.append((None, (), None, errback, args, kwargs or None))
         if self.called:
             self._runCallbacks()
@@ -350,6 +399,9 @@ class Deferred(Generic[_T]):
 
     def addBoth(self, callback: Any, /, *args: Any, **kwargs: Any) -> Deferred[Any]:
         """Add ``callback(result_or_failure, *args, **kwargs)`` to both sides of the chain."""
+        if self.called and not (self.paused or self._runningCallbacks or self.callbacks):
+            self._callNow(callback, args, kwargs)
+            return self
         kw = kwargs or None
         self.callbacks.append((callback, args, kw, callback, args, kw))
         if self.called:
@@ -460,9 +512,9 @@ class Deferred(Generic[_T]):
                     result = d.result
                     if isinstance(result, Failure):
                         _detachReporter(d)
+                    d._runningCallbacks = True
                     i = 0
-                    while i < len(cbs):
-                        entry = cbs[i]
+                    for entry in cbs:
                         i += 1
                         if isinstance(result, Failure):
                             fn = entry[3]
@@ -480,12 +532,10 @@ class Deferred(Generic[_T]):
                             d.result = None
                             nxt = args
                             break
-                        d._runningCallbacks = True
                         try:
                             result = fn(result, *args) if kw is None else fn(result, *args, **kw)
                         except BaseException as e:
                             result = _failureFromCaught(e)
-                        d._runningCallbacks = False
                         if isinstance(result, Deferred):
                             if result is d:
                                 result = Failure(
@@ -504,7 +554,11 @@ class Deferred(Generic[_T]):
                                 result.callbacks.append((_CONTINUE, d, None, _CONTINUE, d, None))
                                 break
                         d.result = result
-                    del cbs[:i]
+                    d._runningCallbacks = False
+                    if i == len(cbs):
+                        cbs.clear()
+                    else:
+                        del cbs[:i]
                 if nxt is None:
                     result = d.result
                     if isinstance(result, Failure):
@@ -523,21 +577,15 @@ class Deferred(Generic[_T]):
     # -- awaiting --------------------------------------------------------------------------
 
     def __await__(self) -> Generator[Any, Any, _T]:
-        # The Deferred is its own iterator: awaiting a fired Deferred allocates nothing.
-        return cast("Generator[Any, Any, _T]", self)
-
-    def __next__(self) -> Deferred[_T]:
-        if self.called and not self.paused:
-            result = self.result
-            if isinstance(result, Failure):
-                _detachReporter(self)
-                raise result.value.with_traceback(result.tb)
-            raise StopIteration(result)
-        return self  # not yet: the coroutine runner waits on us
-
-    def send(self, value: object = None) -> Deferred[_T]:
-        """Iterator protocol for ``await`` (the sent value is this Deferred's own result)."""
-        return self.__next__()
+        # A generator: when the result is already here it returns at once, which CPython does
+        # without creating a StopIteration (faster than an iterator raising one).
+        while not self.called or self.paused:
+            yield self  # the coroutine runner adds a callback and resumes us when fired
+        result = self.result
+        if isinstance(result, Failure):
+            _detachReporter(self)
+            raise result.value.with_traceback(result.tb)
+        return cast(_T, result)
 
     # -- coroutines and asyncio ------------------------------------------------------------
 

@@ -1,0 +1,96 @@
+"""Very long chains of Deferreds run without recursion."""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from typing import Any
+
+from plait.defer import Deferred, ensureDeferred, succeed
+
+DEPTH = 10_000
+
+
+def test_recursion_limit_is_smaller_than_depth() -> None:
+    """The tests below are only meaningful if the depth exceeds the recursion limit."""
+    assert sys.getrecursionlimit() < DEPTH
+
+
+def test_deep_chain_of_returned_deferreds_fired_last() -> None:
+    """Each Deferred's callback returns the next unfired one; firing the last unwinds them all."""
+    ds: list[Deferred[int]] = [Deferred() for _ in range(DEPTH)]
+    for here, there in itertools.pairwise(ds):
+        here.addCallback(lambda _, there=there: there)
+    got: list[int] = []
+    ds[0].addCallback(got.append)
+    for d in ds[:-1]:
+        d.callback(0)
+    assert got == []
+    ds[-1].callback(7)
+    assert got == [7]
+
+
+def test_deep_chain_of_returned_deferreds_fired_first() -> None:
+    """Each callback returns an already-fired Deferred; the whole chain resolves at once."""
+    ds = [succeed(i) for i in range(DEPTH)]
+    got: list[int] = []
+    d: Deferred[Any] = Deferred()
+    for inner in ds:
+        d.addCallback(lambda _, inner=inner: inner)
+    d.addCallback(got.append)
+    d.callback(None)
+    assert got == [DEPTH - 1]
+
+
+def test_deep_nesting_inner_fired_before_outer() -> None:
+    """Nested Deferreds fired innermost-first resolve when the outermost fires."""
+    ds: list[Deferred[int]] = [Deferred() for _ in range(DEPTH)]
+    for here, there in itertools.pairwise(ds):
+        here.addCallback(lambda _, there=there: there)
+    got: list[int] = []
+    ds[0].addCallback(got.append)
+    ds[-1].callback(3)
+    for d in reversed(ds[:-1]):
+        d.callback(0)
+    assert got == [3]
+
+
+def test_deep_nesting_via_inner_callbacks() -> None:
+    """A Deferred waits on one that waits on another, DEPTH deep, built inner-to-outer."""
+    innermost: Deferred[int] = Deferred()
+    current: Deferred[int] = innermost
+    for _ in range(DEPTH):
+        outer: Deferred[int] = Deferred()
+        outer.addCallback(lambda _, c=current: c)
+        outer.callback(0)
+        current = outer
+    got: list[int] = []
+    current.addCallback(got.append)
+    innermost.callback(11)
+    assert got == [11]
+
+
+def test_deep_failure_chain() -> None:
+    """A failure travels through DEPTH waiting Deferreds to the outermost errback."""
+    ds: list[Deferred[int]] = [Deferred() for _ in range(DEPTH)]
+    for here, there in itertools.pairwise(ds):
+        here.addCallback(lambda _, there=there: there)
+    caught: list[type] = []
+    ds[0].addErrback(lambda f: caught.append(f.type))
+    for d in ds[:-1]:
+        d.callback(0)
+    ds[-1].errback(KeyError("deep"))
+    assert caught == [KeyError]
+
+
+def test_coroutine_awaiting_many_fired_deferreds() -> None:
+    """A coroutine awaiting DEPTH fired Deferreds (and a generator yielding them) is fine."""
+
+    async def many() -> int:
+        total = 0
+        for _i in range(DEPTH):
+            total += await succeed(1)
+        return total
+
+    d = ensureDeferred(many())
+    assert d.result == DEPTH
