@@ -277,3 +277,37 @@ def test_stop_from_another_thread_wakes_loop(reactor: PosixReactorBase) -> None:
     runReactor(reactor)
     thread.join()
     assert time.monotonic() - start < 2
+
+
+def test_run_in_another_thread(reactor: PosixReactorBase) -> None:
+    """A reactor runs in a non-main thread (signal handlers are skipped there)."""
+    import signal
+
+    before = signal.getsignal(signal.SIGINT)
+    seen: list[object] = []
+    errors: list[BaseException] = []
+
+    def runIt() -> None:
+        try:
+            reactor.run(installSignalHandlers=True)
+        except BaseException as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    reactor.callWhenRunning(lambda: seen.append(signal.getsignal(signal.SIGINT)))
+    thread = threading.Thread(target=runIt)
+    thread.start()
+    deadline = 100
+    while not reactor.running and deadline:
+        threading.Event().wait(0.01)
+        deadline -= 1
+    reactor.callFromThread(reactor.stop)
+    thread.join(5)
+    assert not thread.is_alive() and errors == []
+    assert seen == [before]
+
+
+def test_closed_reactor_has_no_thread_pool(reactor: PosixReactorBase) -> None:
+    """After a reactor is closed, asking for its thread pool is an error, not a leak."""
+    reactor.close()
+    with pytest.raises(RuntimeError):
+        reactor.getThreadPool()

@@ -403,6 +403,8 @@ class ReactorBase:
         """The reactor's pool, started on first use and stopped (joined) at shutdown."""
         pool = self._threadpool
         if pool is None:
+            if self._closed:
+                raise RuntimeError("the reactor is closed: its thread pool is gone")
             pool = self._threadpool = ThreadPool(0, 10, f"plait-reactor-{id(self):x}")
             self._threadpoolShutdownID = self.addSystemEventTrigger(
                 "during", "shutdown", self._stopThreadPool
