@@ -311,3 +311,20 @@ def test_closed_reactor_has_no_thread_pool(reactor: PosixReactorBase) -> None:
     reactor.close()
     with pytest.raises(RuntimeError):
         reactor.getThreadPool()
+
+
+def test_before_shutdown_coroutine_delays_shutdown(reactor: PosixReactorBase) -> None:
+    """An async 'before shutdown' trigger is awaited before 'during' runs."""
+    events: list[str] = []
+
+    async def before() -> None:
+        d: Deferred[None] = Deferred()
+        reactor.callLater(0.02, d.callback, None)
+        await d
+        events.append("awaited")
+
+    reactor.addSystemEventTrigger("before", "shutdown", before)
+    reactor.addSystemEventTrigger("during", "shutdown", events.append, "during")
+    reactor.callWhenRunning(reactor.stop)
+    runReactor(reactor)
+    assert events == ["awaited", "during"]

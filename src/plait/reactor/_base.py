@@ -18,9 +18,10 @@ import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from time import monotonic
+from types import CoroutineType
 from typing import TYPE_CHECKING, Any, Literal, ParamSpec
 
-from ..defer import Deferred, Failure, succeed
+from ..defer import Deferred, Failure, ensureDeferred, succeed
 from ..log import Logger
 from ._resolver import (
     ComplexResolverSimplifier,
@@ -109,6 +110,8 @@ class _ThreePhaseEvent:
         before = self.phases["before"]
         while before:
             result = self._call(before.pop(0), eventType)
+            if isinstance(result, CoroutineType):
+                result = ensureDeferred(result)
             if isinstance(result, Deferred):
                 waiting.append(result)
         if not waiting:
@@ -335,7 +338,8 @@ class ReactorBase:
         """Call ``callable(*args, **kw)`` in ``phase`` of ``eventType``; returns a trigger ID.
 
         ``phase`` is 'before', 'during' or 'after'; the reactor fires 'startup' and
-        'shutdown'. A 'before' trigger may return a Deferred: 'during' waits for it.
+        'shutdown'. A 'before' trigger may return a Deferred (or be a coroutine function):
+        'during' waits for it.
         """
         if phase not in _PHASES:
             raise ValueError(f"phase must be 'before', 'during' or 'after', not {phase!r}")
