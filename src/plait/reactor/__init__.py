@@ -2,7 +2,8 @@
 
 Backends (chosen at run time, all passing one conformance suite): ``EPollReactor`` (Linux,
 the default there), ``PollReactor``, ``SelectReactor``; ``defaultReactorClass()`` picks the
-best available and ``reactorClassNamed('select'|'poll'|'epoll')`` picks by name. Each is a
+best available and ``reactorClassNamed('select'|'poll'|'epoll')`` picks by name (also
+``'kqueue'`` on BSD/macOS: written to the same contract, never the default). Each is a
 ``PosixReactorBase`` (descriptor bookkeeping, ``IReactorFDSet``) on ``ReactorBase`` (running,
 system event triggers, ``callLater``, threads, name resolution, signals). There is no global
 reactor: make one, ``run()`` it, and a stopped reactor is done (make a new one to run again).

@@ -196,8 +196,10 @@ class ReactorBase:
         With ``installSignalHandlers`` (and on the main thread), SIGINT and SIGTERM stop the
         reactor; the previous handlers are back when ``run`` returns.
         """
-        self.startRunning(installSignalHandlers)
+        if self._started:
+            raise ReactorAlreadyRunning("the reactor is already running")
         try:
+            self.startRunning(installSignalHandlers)
             self.mainLoop()
         finally:
             self._signals.uninstall()
