@@ -144,9 +144,9 @@ def _start(coro: Any) -> _CoroutineDeferred:
 
 def _runCoroutine(coro: Any) -> Deferred[Any]:
     cls = coro.__class__
-    if cls is not CoroutineType and cls is not GeneratorType:
-        if not isinstance(coro, _COROUTINE_TYPES):
-            raise NotACoroutineError(f"{coro!r} is not a coroutine")
+    known = cls is CoroutineType or cls is GeneratorType
+    if not known and not isinstance(coro, _COROUTINE_TYPES):
+        raise NotACoroutineError(f"{coro!r} is not a coroutine")
     return _start(coro)
 
 
