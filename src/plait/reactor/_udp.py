@@ -168,13 +168,13 @@ class _DatagramSocket:
         return None
 
     def stopListening(self) -> Deferred[None]:
-        """Stop reading now; the Deferred fires once the socket is closed and the
-        protocol stopped (``doStop``)."""
+        """Stop reading and close the socket now (the port number is free at once); the
+        Deferred fires on the next reactor iteration, after ``protocol.doStop()``."""
         if self.disconnected:
             return succeed(None)
         if self._stopped is None:
             self._stopped = Deferred()
-            self.stopReading()
+            self._closeSocket()
             self.reactor.callLater(0, self.connectionLost, Failure(ConnectionDone()))
         d: Deferred[None] = Deferred()
 
@@ -187,18 +187,21 @@ class _DatagramSocket:
 
     loseConnection = stopListening
 
-    def connectionLost(self, reason: Failure | None = None) -> None:
-        """Close the socket and stop the protocol (once)."""
-        if self.disconnected:
-            return
-        self.disconnected = True
+    def _closeSocket(self) -> None:
         self.connected = False
         self.stopReading()
         sock, self.socket = self.socket, None
         self.fileno = self._noFileno
         if sock is not None:
             sock.close()
-        self._closed()
+            self._closed()
+
+    def connectionLost(self, reason: Failure | None = None) -> None:
+        """Close the socket and stop the protocol (once)."""
+        if self.disconnected:
+            return
+        self.disconnected = True
+        self._closeSocket()
         try:
             self.protocol.doStop()
         except Exception:
