@@ -99,3 +99,12 @@ def test_call_later_zero_loop_does_not_starve_io(reactor: PosixReactorBase) -> N
     reactor.callLater(0, reactor.callFromThread, fromThread)
     runReactor(reactor)
     assert counter[0] < 100
+
+
+def test_far_future_timer(reactor: PosixReactorBase) -> None:
+    """A timer years away does not make the poller reject its timeout (nothing is logged)."""
+    far = reactor.callLater(1e10, lambda: None)
+    reactor.callLater(0.02, reactor.stop)
+    runReactor(reactor)
+    assert far.active()
+    assert flushLoggedErrors() == []

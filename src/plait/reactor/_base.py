@@ -47,6 +47,9 @@ __all__ = [
 _P = ParamSpec("_P")
 _Phase = Literal["before", "during", "after"]
 _PHASES = ("before", "during", "after")
+# The longest single wait: poll/epoll take an int of milliseconds (about 24.8 days at most),
+# so a far-off timer must not become a timeout they reject. The loop wakes and waits again.
+_MAX_WAIT = 3600.0
 
 
 class ReactorNotRunning(RuntimeError):
@@ -259,11 +262,13 @@ class ReactorBase:
                 timeout = 0.0
             if maxDelay is not None and maxDelay < timeout:
                 timeout = maxDelay
+            elif timeout > _MAX_WAIT:
+                timeout = _MAX_WAIT
         self.doIteration(timeout)
 
     def iterate(self, delay: float = 0) -> None:
         """One iteration: thread calls and due timers, then wait for I/O at most ``delay``."""
-        self._iterate(max(0.0, float(delay)))
+        self._iterate(min(_MAX_WAIT, max(0.0, float(delay))))
 
     def _runThreadCalls(self) -> None:
         # Only the calls queued now: a call that queues another cannot starve I/O.
