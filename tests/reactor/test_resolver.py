@@ -40,7 +40,7 @@ def test_resolve_invalid_name_fails(reactor: PosixReactorBase) -> None:
         d.addBoth(lambda _: reactor.stop())
 
     reactor.callWhenRunning(go)
-    runReactor(reactor)
+    runReactor(reactor, timeout=15)  # the system resolver may ask a slow DNS server
     assert results == [DNSLookupError]
 
 

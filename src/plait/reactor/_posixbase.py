@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ..defer import Failure
 from ..protocol import ConnectionDone, ConnectionLost
 from ._base import ReactorBase
+from ._process import ProcessReactorMixin
 from ._tcp import TCPReactorMixin
 from ._udp import UDPReactorMixin
 from ._unix import SocketReactorMixin, UNIXReactorMixin
@@ -48,6 +49,7 @@ class PosixReactorBase(
     SocketReactorMixin,
     UDPReactorMixin,
     UNIXDatagramReactorMixin,
+    ProcessReactorMixin,
     ReactorBase,
 ):
     """A reactor watching file descriptors; subclasses poll with select, poll or epoll."""
