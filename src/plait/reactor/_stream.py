@@ -5,7 +5,7 @@ Figure 8, done the way asyncio's selector transports do it): ``write`` tries ``s
 when nothing is buffered and only keeps (and waits for writability for) what the kernel did not
 take; the rest lives in one ``bytearray`` whose front is dropped with ``del buf[:n]`` (O(1) in
 CPython), so a big buffer is never re-sliced. Reading is one ``recv(bufferSize)`` per readiness
-event straight into ``protocol.dataReceived``.
+event (``bufferSize``, 256 KiB) straight into ``protocol.dataReceived``.
 
 Ending a connection (every way is "losing" it; ``connectionLost`` runs exactly once):
 
@@ -96,9 +96,32 @@ class Connection:
     (``pauseProducing`` stops reading).
     """
 
-    bufferSize = 65536
+    # One recv() per readiness event. 256 KiB rather than 64 KiB: measured on the bulk echo
+    # row it nearly halves the CPU per byte, and small messages cost the same (the bytes
+    # object is shrunk to what arrived).
+    bufferSize = 262144
     highWaterMark = 65536
     lowWaterMark = 16384
+
+    # State flags: class-level defaults, set on the instance only when they change, so that
+    # making a connection (a benchmark row: new connections per second) stays cheap.
+    connected = True
+    disconnecting = False
+    disconnected = False
+    _reading = False
+    _writing = False
+    _aborting = False
+    _readEOF = False
+    _writeDisconnecting = False
+    _writeDisconnected = False
+    _pendingError: OSError | None = None
+    # Reason to close with once the buffer is flushed (loseConnection / the peer's EOF);
+    # _waitForProducer: loseConnection waits for a registered producer to unregister.
+    _closeReason: Failure | None = None
+    _waitForProducer = False
+    producer: Any = None
+    streamingProducer = False
+    producerPaused = False
 
     def __init__(self, sock: socket.socket, protocol: Any, reactor: IStreamReactor) -> None:
         self.socket = sock
@@ -108,23 +131,6 @@ class Connection:
         self._recv = sock.recv
         self._send = sock.send
         self._buffer = bytearray()
-        self.connected = True
-        self.disconnecting = False
-        self.disconnected = False
-        self._reading = False
-        self._writing = False
-        self._aborting = False
-        self._readEOF = False
-        self._writeDisconnecting = False
-        self._writeDisconnected = False
-        self._pendingError: OSError | None = None
-        # Reason to close with once the buffer is flushed (loseConnection / the peer's EOF);
-        # _waitForProducer: loseConnection waits for a registered producer to unregister.
-        self._closeReason: Failure | None = None
-        self._waitForProducer = False
-        self.producer: Any = None
-        self.streamingProducer = False
-        self.producerPaused = False
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} fd={self.fileno()} {self.logPrefix()}>"
@@ -203,11 +209,15 @@ class Connection:
         return None
 
     def _eofReceived(self) -> None:
-        self.stopReading()
         if self._readEOF or self.disconnected:
             return
         self._readEOF = True
         readConnectionLost = getattr(self.protocol, "readConnectionLost", None)
+        if readConnectionLost is None and not self._buffer:
+            # The common end of a connection: nothing left to flush.
+            self.connectionLost(Failure(ConnectionDone()))
+            return
+        self.stopReading()
         if readConnectionLost is not None:
             try:
                 readConnectionLost()
@@ -221,10 +231,7 @@ class Connection:
         self.disconnecting = True
         self._closeReason = Failure(ConnectionDone())
         self._waitForProducer = False
-        if self._buffer:
-            self.startWriting()
-        else:
-            self.connectionLost(self._closeReason)
+        self.startWriting()
 
     def _userError(self, where: str) -> None:
         """Log the exception being handled (from protocol code) and lose the connection."""
