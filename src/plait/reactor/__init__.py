@@ -18,6 +18,12 @@ Interfaces (``typing.Protocol``s, Twisted's names): ``IReactorCore``, ``IReactor
 Scheduling (``_time``): ``IDelayedCall``, ``DelayedCall``, ``TimerQueue`` (the ordered queue
 of delayed calls shared by every reactor and by ``plait.testing.Clock``).
 
+Processes and descriptors: ``reactor.spawnProcess`` returns a ``Process`` (pipes) or
+``PTYProcess`` transport; ``getProcessOutput``, ``getProcessValue``,
+``getProcessOutputAndValue`` take the reactor first (``UnexpectedErrorOutput`` when a program
+writes to stderr). ``FileDescriptorTransport``/``connectFD`` put a protocol on any descriptor
+(a tty, a serial port), ``StandardIO`` on stdin/stdout; their address is ``PipeAddress``.
+
 Threads (§5.1): ``ThreadPool``, ``deferToThread``, ``deferToThreadPool``,
 ``blockingCallFromThread``, ``callMultipleInThread``. Names: ``GAIResolver`` (getaddrinfo in
 the thread pool, the default), ``ComplexResolverSimplifier``, ``SimpleResolverComplexifier``.
@@ -41,6 +47,7 @@ never stops the reactor; ``KeyboardInterrupt`` and ``SystemExit`` pass through.
 from ._backends import defaultReactorClass, reactorClassNamed, reactorNames
 from ._base import ReactorAlreadyRunning, ReactorBase, ReactorNotRestartable, ReactorNotRunning
 from ._epoll import EPollReactor
+from ._fdtransport import FileDescriptorTransport, PipeAddress, connectFD
 from ._interfaces import (
     IHalfCloseableDescriptor,
     IHostnameResolver,
@@ -64,8 +71,16 @@ from ._interfaces import (
 )
 from ._poll import PollReactor
 from ._posixbase import PosixReactorBase
+from ._process import Process, PTYProcess
+from ._processoutput import (
+    UnexpectedErrorOutput,
+    getProcessOutput,
+    getProcessOutputAndValue,
+    getProcessValue,
+)
 from ._resolver import ComplexResolverSimplifier, GAIResolver, SimpleResolverComplexifier
 from ._select import SelectReactor
+from ._stdio import StandardIO
 from ._threads import (
     ThreadPool,
     blockingCallFromThread,
@@ -88,6 +103,7 @@ __all__ = [
     "ComplexResolverSimplifier",
     "DelayedCall",
     "EPollReactor",
+    "FileDescriptorTransport",
     "GAIResolver",
     "IDelayedCall",
     "IHalfCloseableDescriptor",
@@ -110,21 +126,30 @@ __all__ = [
     "IResolutionReceiver",
     "IResolverSimple",
     "IWriteDescriptor",
+    "PTYProcess",
+    "PipeAddress",
     "PollReactor",
     "PosixReactorBase",
+    "Process",
     "ReactorAlreadyRunning",
     "ReactorBase",
     "ReactorNotRestartable",
     "ReactorNotRunning",
     "SelectReactor",
     "SimpleResolverComplexifier",
+    "StandardIO",
     "ThreadPool",
     "TimerQueue",
+    "UnexpectedErrorOutput",
     "blockingCallFromThread",
     "callMultipleInThread",
+    "connectFD",
     "defaultReactorClass",
     "deferToThread",
     "deferToThreadPool",
+    "getProcessOutput",
+    "getProcessOutputAndValue",
+    "getProcessValue",
     "reactorClassNamed",
     "reactorNames",
 ]
