@@ -202,3 +202,59 @@ def test_connection_lost_once_when_reactor_stops(reactor: Any, kind: TransportKi
     for f in clients:
         assert len(f.instance.lost) == 1
     assert all(isinstance(p, Echo) for p in server.made)
+
+
+class Closer(Protocol):
+    """Loses its connection as soon as it is made."""
+
+    def connectionMade(self) -> None:
+        assert self.transport is not None
+        self.transport.loseConnection()
+
+
+class Reconnecting(ClientFactory):
+    """Connects twice: clientConnectionLost calls connector.connect() once."""
+
+    protocol = Closer
+
+    def __init__(self) -> None:
+        self.events: list[str] = []
+        self.done: Deferred[None] = Deferred()
+
+    def startFactory(self) -> None:
+        self.events.append("start")
+
+    def stopFactory(self) -> None:
+        self.events.append("stop")
+        self.done.callback(None)
+
+    def startedConnecting(self, connector: Any) -> None:
+        self.events.append("connecting")
+
+    def buildProtocol(self, addr: Any) -> Any:
+        self.events.append("connected")
+        return super().buildProtocol(addr)
+
+    def clientConnectionLost(self, connector: Any, reason: Failure) -> None:
+        self.events.append("lost")
+        if self.events.count("lost") == 1:
+            connector.connect()
+
+
+def test_connector_reconnects(reactor: Any, kind: TransportKind) -> None:
+    """A factory may call connector.connect() from clientConnectionLost; then it stops once."""
+    port = kind.listen(reactor, ServerFactory())
+    client = Reconnecting()
+    connector = kind.connect(reactor, port, client)
+    runUntil(reactor, client.done)
+    assert client.events == [
+        "start",
+        "connecting",
+        "connected",
+        "lost",
+        "connecting",
+        "connected",
+        "lost",
+        "stop",
+    ]
+    assert connector.state == "disconnected"
