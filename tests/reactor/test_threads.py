@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from plait.defer import Deferred, Failure
+from plait.defer import Deferred, DeferredList, Failure
 from plait.reactor import (
     PosixReactorBase,
     ThreadPool,
@@ -174,7 +174,8 @@ def test_defer_to_thread(reactor: PosixReactorBase) -> None:
         d3 = deferToThreadPool(reactor, pool, sum, [1, 2, 3])
         d3.addCallback(results.append)
         d3.addBoth(lambda _: pool.stop())
-        d3.addBoth(lambda _: reactor.stop())
+        done = DeferredList([d1, d2, d3])
+        done.addBoth(lambda _: reactor.stop())
 
     reactor.callWhenRunning(start)
     runReactor(reactor)
