@@ -19,6 +19,7 @@ from ..defer import Failure
 from ..protocol import ConnectionDone, ConnectionLost
 from ._base import ReactorBase
 from ._process import ProcessReactorMixin
+from ._ssl import SSLReactorMixin
 from ._tcp import TCPReactorMixin
 from ._udp import UDPReactorMixin
 from ._unix import SocketReactorMixin, UNIXReactorMixin
@@ -45,6 +46,7 @@ def _asFailure(why: object) -> Failure:
 
 class PosixReactorBase(
     TCPReactorMixin,
+    SSLReactorMixin,
     UNIXReactorMixin,
     SocketReactorMixin,
     UDPReactorMixin,

@@ -41,6 +41,7 @@ from plait.protocol import (
     ConnectionDone,
     ConnectionLost,
 )
+from plait.tls import startTLS
 
 __all__ = ["Connection", "IStreamReactor", "StreamPort"]
 
@@ -496,6 +497,17 @@ class Connection:
     def stopProducing(self) -> None:
         """Lose the connection."""
         self.loseConnection()
+
+    # -- TLS -------------------------------------------------------------------------------
+
+    def startTLS(self, contextFactory: Any, normal: bool = True) -> Any:
+        """Switch to TLS now (STARTTLS): what was written before goes out in the clear first.
+
+        A connection made by a connector is the TLS client (``normal=False`` swaps the
+        roles). The protocol's ``transport`` becomes the returned ``plait.tls.TLSProtocol``.
+        """
+        isClient = (getattr(self, "connector", None) is not None) == normal
+        return startTLS(self, contextFactory, isClient)
 
     # -- addresses ---------------------------------------------------------------------------
 
