@@ -32,6 +32,8 @@ __all__ = [
 ]
 
 _P = ParamSpec("_P")
+_heappush = heapq.heappush
+_heappop = heapq.heappop
 
 # A heap entry: [time, seq, call]; call is None once the entry is dead (cancelled/superseded).
 _Entry = list[Any]
@@ -222,7 +224,14 @@ class TimerQueue:
         """Schedule ``callable(*args, **kw)`` ``delay`` (>= 0) seconds from now."""
         if not delay >= 0.0:
             _checkDelay(delay)
-        return self.callAt(self.seconds() + delay, callable, *args, **kw)
+        # callAt, inlined: this is the reactor's hot path.
+        when = self.seconds() + delay
+        seq = self._seq
+        self._seq = seq + 1
+        call = DelayedCall(when, callable, args, kw, self, seq)
+        call._entry = entry = [when, seq, call]
+        _heappush(self._heap, entry)
+        return call
 
     def callAt(
         self, when: float, callable: Callable[_P, object], *args: _P.args, **kw: _P.kwargs
@@ -231,9 +240,8 @@ class TimerQueue:
         seq = self._seq
         self._seq = seq + 1
         call = DelayedCall(when, callable, args, kw, self, seq)
-        entry = [when, seq, call]
-        call._entry = entry
-        heapq.heappush(self._heap, entry)
+        call._entry = entry = [when, seq, call]
+        _heappush(self._heap, entry)
         return call
 
     def getDelayedCalls(self) -> list[DelayedCall]:
@@ -318,7 +326,7 @@ class TimerQueue:
         """
         heap = self._heap
         limit = self._seq
-        heappop = heapq.heappop
+        heappop = _heappop
         outerAside = self._aside
         aside: list[DelayedCall] = []
         self._aside = aside
