@@ -281,3 +281,29 @@ def test_call_from_thread_from_eight_threads(reactor: Any) -> None:
         t.join()
     assert all(seen[i] == list(range(500)) for i in range(8))
     assert loopThreads == {threading.get_ident()}
+
+
+def test_unix_connects_wait_for_a_full_backlog(reactor: Any, unixKind: UNIX) -> None:
+    """More Unix clients than the backlog at once: the extra connects retry, none fails."""
+    server = ServerFactory()
+    port = reactor.listenUNIX(unixKind.path(), server, backlog=2)
+    clients = [SenderFactory([b"n%d" % i], expect=len(b"n%d" % i)) for i in range(60)]
+    for f in clients:
+        reactor.connectUNIX(port.getHost().name, f, timeout=8)
+    results = runUntil(reactor, DeferredList([f.done for f in clients], consumeErrors=True))
+    assert [value[0] for ok, value in results if ok] == [b"n%d" % i for i in range(60)]
+
+
+def test_bind_address(reactor: Any) -> None:
+    """connectTCP's bindAddress sets the client's local address."""
+    server = ServerFactory()
+    port = reactor.listenTCP(0, server, interface="127.0.0.1")
+    local = socket.socket()
+    local.bind(("127.0.0.1", 0))
+    wanted = local.getsockname()[1]
+    local.close()
+    client = SenderFactory([b"bound"], expect=5)
+    reactor.connectTCP("127.0.0.1", port.getHost().port, client, bindAddress=("127.0.0.1", wanted))
+    received, _ = runUntil(reactor, client.done)
+    assert received == b"bound"
+    assert server.made[0].peer.port == wanted
