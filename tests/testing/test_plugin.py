@@ -189,6 +189,29 @@ def test_drops_deferred():
     result.stdout.no_fnmatch_line("*PytestUnraisableExceptionWarning*")
 
 
+def test_unhandled_deferred_promoted_to_old_generation_is_found(
+    pytester: pytest.Pytester,
+) -> None:
+    """A cyclic Deferred that survived a collection (now in gen 2) is still found at teardown."""
+    result = run(
+        pytester,
+        """
+import gc
+from plait.defer import fail
+class Cycle:
+    pass
+def test_promotes():
+    c = Cycle()
+    c.me = c
+    c.d = fail(ValueError("old and unhandled"))
+    gc.collect()  # c is alive: promoted to the oldest generation
+    del c
+""",
+    )
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*old and unhandled*"])
+
+
 def test_flushed_logged_failures_pass(pytester: pytest.Pytester) -> None:
     """flushLoggedErrors(types) returns and forgets matching failures only."""
     result = run(
