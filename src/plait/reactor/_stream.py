@@ -115,6 +115,8 @@ class Connection:
     _readEOF = False
     _writeDisconnecting = False
     _writeDisconnected = False
+    # True once writes are ignored (aborted, write side shut down, or lost): one check in write.
+    _writeClosed = False
     _pendingError: OSError | None = None
     # Reason to close with once the buffer is flushed (loseConnection / the peer's EOF);
     # _waitForProducer: loseConnection waits for a registered producer to unregister.
@@ -251,7 +253,7 @@ class Connection:
 
     def write(self, data: bytes) -> None:
         """Send ``data``: at once if the kernel takes it, the rest buffered in order."""
-        if self._writeDisconnected or self.disconnected or self._aborting:
+        if self._writeClosed:
             return
         buf = self._buffer
         if not buf:
@@ -357,6 +359,7 @@ class Connection:
             return
         if self._writeDisconnecting and not self._writeDisconnected:
             self._writeDisconnected = True
+            self._writeClosed = True
             try:
                 self.socket.shutdown(socket.SHUT_WR)
             except OSError as e:
@@ -397,6 +400,7 @@ class Connection:
         if self.disconnected or self._aborting:
             return
         self._aborting = True
+        self._writeClosed = True
         self.disconnecting = True
         self.stopReading()
         self.stopWriting()
@@ -422,6 +426,7 @@ class Connection:
         if self.disconnected:
             return
         self.disconnected = True
+        self._writeClosed = True
         self.connected = False
         self.disconnecting = True
         self.stopReading()
