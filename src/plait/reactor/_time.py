@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, ParamSpec, Protocol, runtime_checkable
 
 __all__ = [
@@ -89,8 +89,8 @@ class IReactorTime(Protocol):
         """Call ``callable(*args, **kw)`` ``delay`` seconds from now."""
         ...
 
-    def getDelayedCalls(self) -> list[IDelayedCall]:
-        """Every call scheduled and still pending."""
+    def getDelayedCalls(self) -> Sequence[IDelayedCall]:
+        """Every call scheduled and still pending (implementations return a list)."""
         ...
 
 
