@@ -43,6 +43,7 @@ class ClientConnection(Connection):
     """A connection made by a connector; its end is reported to the connector too."""
 
     connector: StreamConnector
+    _peerAddr: Any = None
 
     def _lost(self, reason: Failure) -> None:
         self.connector._connectionLost(reason)
@@ -136,7 +137,8 @@ class ConnectAttempt:
         self._stopWriting()
         connector = self.connector
         try:
-            protocol = connector.buildProtocol(connector._peerOf(sock))
+            peer = connector._peerOf(sock)
+            protocol = connector.buildProtocol(peer)
         except Exception:
             reason = Failure()
             _log.failure(
@@ -154,6 +156,7 @@ class ConnectAttempt:
             return
         transport = connector.connectionClass(sock, protocol, self.reactor)
         transport.connector = connector
+        transport._peerAddr = peer
         connector.transport = transport
         transport._reading = True
         self.reactor.addReader(transport)
