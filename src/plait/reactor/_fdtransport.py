@@ -203,6 +203,8 @@ class FDWriter:
                 self._pendingError = e  # reported from doWrite, not inside the caller's write
                 written = 0
             if written == len(data):
+                if self.producer is not None and not self.streamingProducer:
+                    self._startWriting()  # doWrite asks a pull producer for more
                 return
             buf += memoryview(data)[written:]
         else:
@@ -246,6 +248,8 @@ class FDWriter:
             self._resumeProducer()
             if self._buffer or self.disconnected:
                 return None
+            if self.producer is not None and not self.streamingProducer:
+                return None  # stay writable: a pull producer is asked again next time
         self._stopWriting()
         if self.disconnecting and self.producer is None:
             return ConnectionDone()
@@ -260,8 +264,15 @@ class FDWriter:
         if self.disconnected or self.disconnecting:
             return
         self.disconnecting = True
-        # Always through doWrite: the loss is reported from the loop, never re-entrantly.
-        self._startWriting()
+        if self._buffer or self.producer is not None or self._pendingError is not None:
+            self._startWriting()
+        else:
+            # From the loop, never re-entrantly inside the caller.
+            self.reactor.callLater(0, self._closeIfFlushed)
+
+    def _closeIfFlushed(self) -> None:
+        if not self.disconnected and not self._buffer and self.producer is None:
+            self.connectionLost(Failure(ConnectionDone()))
 
     def abortConnection(self) -> None:
         """Drop the buffer and close on the next iteration (``ConnectionAborted``)."""
@@ -323,7 +334,10 @@ class FDWriter:
         self.streamingProducer = False
         self.producerPaused = False
         if self.disconnecting and not self.disconnected:
-            self._startWriting()
+            if self._buffer:
+                self._startWriting()
+            else:
+                self.reactor.callLater(0, self._closeIfFlushed)
 
 
 def _close(fd: int) -> None:
