@@ -144,6 +144,25 @@ def test_negative_or_nan_delay_is_rejected(ft: FakeTime) -> None:
     assert call.getTime() == 1
 
 
+def test_call_at_schedules_at_an_absolute_time(ft: FakeTime) -> None:
+    """callAt(when) makes a call due at ``when``, ordered with callLater calls."""
+    seen: list[str] = []
+    ft.now = 10
+    ft.queue.callLater(1, seen.append, "later")
+    call = ft.queue.callAt(11, seen.append, "at")
+    assert call.getTime() == 11
+    ft.advance(1)
+    assert seen == ["later", "at"]
+
+
+def test_delay_by_nan_is_rejected(ft: FakeTime) -> None:
+    """delay(nan) raises ValueError and leaves the due time alone."""
+    call = ft.queue.callLater(1, lambda: None)
+    with pytest.raises(ValueError):
+        call.delay(float("nan"))
+    assert call.getTime() == 1 and ft.queue.nextDeadline() == 1
+
+
 def test_calls_run_in_time_order_with_ties_in_scheduling_order(ft: FakeTime) -> None:
     """Calls run by due time; equal times run in the order they were scheduled."""
     seen: list[str] = []
