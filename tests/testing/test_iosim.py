@@ -112,6 +112,16 @@ def test_lose_connection_delivers_pending_data_first() -> None:
     assert not pump.serverIO.connected
 
 
+def test_closing_side_reads_no_more() -> None:
+    """After loseConnection a side gets no more data; what the peer still sends is dropped."""
+    server, client, pump = pair()
+    client.transport.write(b"too late")  # type: ignore[union-attr]
+    server.transport.loseConnection()  # type: ignore[union-attr]
+    pump.flush()
+    assert server.data == b""
+    assert [f.type for f in server.lost] == [ConnectionDone]
+
+
 def test_abort_drops_pending_data() -> None:
     """abortConnection drops buffered bytes: ConnectionAborted here, ConnectionLost there."""
     server, client, pump = pair()

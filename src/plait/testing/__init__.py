@@ -9,7 +9,7 @@ Fake time
     ``calls`` are as in Twisted::
 
         clock = Clock()
-        d = deferLater(clock, 5, lambda: "done")
+        d = plait.task.deferLater(clock, 5, lambda: "done")
         clock.advance(5)
         assert successResultOf(d) == "done"
 

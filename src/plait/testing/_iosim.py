@@ -20,8 +20,8 @@ class FakeTransport:
     """One end of an in-memory connection made by ``connect``.
 
     Writes are buffered until the ``IOPump`` delivers them to the peer's ``dataReceived``.
-    ``loseConnection`` closes once the buffer is delivered (and a pull producer has
-    unregistered); ``abortConnection`` drops the buffer and closes on the next pump;
+    ``loseConnection`` stops delivery to this side and closes once this side's buffer is
+    delivered (and a pull producer has unregistered); ``abortConnection`` drops the buffer and closes on the next pump;
     ``loseWriteConnection`` half-closes. A registered streaming producer is paused while more
     than ``bufferSize`` bytes wait and resumed once they are delivered; a pull producer is asked
     for more each time the buffer empties. ``pauseProducing`` on the transport holds data back
@@ -204,7 +204,8 @@ class IOPump:
         moved = False
         ends = ((self.clientIO, self.serverIO), (self.serverIO, self.clientIO))
         for src, dst in ends:
-            if src._outgoing and not dst.paused and not dst.disconnected:
+            # A side that asked to close reads no more (as a real transport stops reading).
+            if src._outgoing and not (dst.paused or dst.disconnecting or dst.disconnected):
                 dst.protocol.dataReceived(src._takeOutgoing())
                 moved = True
         for src, _ in ends:
