@@ -25,6 +25,8 @@ import pytest
 from plait.defer import Deferred, Failure
 from plait.reactor import reactorClassNamed, reactorNames
 
+from ._tls import TLS
+
 HARD_TIMEOUT = 10.0
 
 REACTOR_BACKENDS: dict[str, Callable[[], Any]] = {
@@ -153,6 +155,7 @@ TRANSPORT_KINDS: dict[str, Callable[[], TransportKind]] = {
     "tcp4": TCP4,
     "tcp6": TCP6,
     "unix": UNIX,
+    "tls": TLS,  # type: ignore[dict-item]
 }
 
 
