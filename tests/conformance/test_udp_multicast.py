@@ -2,13 +2,22 @@
 
 Receivers bind the group address itself (not 0.0.0.0), so nothing listens on a real interface,
 and the group is joined on 127.0.0.1 with the sender's outgoing interface 127.0.0.1.
+
+Where the host's routing makes loopback multicast impossible, the tests skip with the probe's
+error, and (as root, with ``unshare`` and ``ip``) ``test_in_a_network_namespace`` runs them
+again inside a fresh network namespace whose ``lo`` routes 224.0.0.0/4. Setting
+``PLAIT_MULTICAST_NETNS=1`` forces that run even where loopback multicast works.
 """
 
 from __future__ import annotations
 
 import functools
 import itertools
+import os
+import shutil
 import socket
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -49,9 +58,9 @@ def loopbackMulticastSkipReason() -> str | None:
 
 
 @pytest.fixture(autouse=True)
-def _needsLoopbackMulticast() -> None:
+def _needsLoopbackMulticast(request: pytest.FixtureRequest) -> None:
     reason = loopbackMulticastSkipReason()
-    if reason is not None:
+    if reason is not None and request.function is not test_in_a_network_namespace:
         pytest.skip(reason)
 
 
@@ -177,3 +186,31 @@ def test_listen_multiple(reactor: Any) -> None:
     joins.addCallback(lambda _: second.done)
     got = runUntil(reactor, joins)
     assert got[0][0] == b"both" and first.received[0][0] == b"both"
+
+
+_IN_NETNS = "PLAIT_IN_NETNS"
+
+
+def test_in_a_network_namespace() -> None:
+    """Where the host cannot multicast over lo, the tests above pass in a fresh namespace."""
+    if os.environ.get(_IN_NETNS):
+        pytest.skip("already running inside the test network namespace")
+    hostReason = loopbackMulticastSkipReason()
+    if hostReason is None and not os.environ.get("PLAIT_MULTICAST_NETNS"):
+        pytest.skip("loopback multicast works on this host: the tests ran directly")
+    missing = [tool for tool in ("unshare", "ip") if shutil.which(tool) is None]
+    if os.geteuid() != 0 or missing:
+        pytest.skip(f"{hostReason}; a network namespace needs root and unshare/ip ({missing})")
+    script = (
+        "ip link set lo up && ip route add 224.0.0.0/4 dev lo && "
+        f"exec {sys.executable} -m pytest -rs -p no:randomly {__file__} -k 'not namespace'"
+    )
+    done = subprocess.run(
+        ["unshare", "--net", "sh", "-c", script],
+        env={**os.environ, _IN_NETNS: "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "SKIPPED" not in done.stdout, done.stdout
