@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from plait.defer import Deferred, DeferredList
-from plait.protocol import CannotListenError, IPv4Address, IPv6Address, UNIXAddress
+from plait.protocol import BadFileError, CannotListenError, IPv4Address, IPv6Address, UNIXAddress
 
 from ._support import Echo, SenderFactory, ServerFactory
 from .conftest import UNIX, TransportKind, ipv6Available, runUntil
@@ -200,3 +200,37 @@ def test_adopt_stream_connection(reactor: Any) -> None:
         assert isinstance(server.made[0].transport.getPeer(), UNIXAddress)
     finally:
         theirs.close()
+
+
+def test_pid_lock_of_a_dead_process_is_taken_over(reactor: Any, unixKind: UNIX) -> None:
+    """A lock file naming a process that is gone is replaced; a live one refuses."""
+    import subprocess
+
+    path = unixKind.path()
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    with open(path + ".lock", "w") as f:
+        f.write(str(gone.pid))
+    port = reactor.listenUNIX(path, ServerFactory(), wantPID=1)
+    with open(path + ".lock") as f:
+        assert int(f.read()) == os.getpid()
+    other = unixKind.path()
+    with open(other + ".lock", "w") as f:
+        f.write(str(os.getpid()))  # held by a live process (us)
+    with pytest.raises(CannotListenError):
+        reactor.listenUNIX(other, ServerFactory(), wantPID=1)
+    assert not os.path.exists(other)
+    port.stopListening()
+    assert not os.path.exists(path + ".lock")
+
+
+def test_check_pid_without_a_lock_fails(reactor: Any, unixKind: UNIX) -> None:
+    """connectUNIX(checkPID=1) to a listener without a pid lock fails with BadFileError."""
+    path = unixKind.path()
+    reactor.listenUNIX(path, ServerFactory())
+    client = SenderFactory([b"x"], expect=1)
+    reactor.connectUNIX(path, client, checkPID=1)
+    failures: list[Any] = []
+    client.done.addErrback(failures.append)
+    runUntil(reactor, client.done)
+    assert failures[0].check(BadFileError)
