@@ -365,15 +365,11 @@ class ThrottlingFactory(WrappingFactory):
 
 
 class _CountedWrapper(ProtocolWrapper):
-    """A wrapper that reports its connection's start and end to a counting factory."""
+    """A wrapper that tells its ``LimitTotalConnectionsFactory`` when its connection ends."""
 
     def __init__(self, factory: Any, wrappedProtocol: IProtocol) -> None:
         super().__init__(factory, wrappedProtocol)
         self._counter = factory
-
-    def makeConnection(self, transport: ITransport) -> None:
-        """Connect the wrapped protocol."""
-        super().makeConnection(transport)
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         """Tell the counting factory, then the wrapped protocol."""
@@ -729,8 +725,7 @@ class TrafficLoggingProtocol(ProtocolWrapper):
 
     def registerProducer(self, producer: IProducer, streaming: bool) -> None:
         """Log and register."""
-        self._emit("registerProducer {producer!r} streaming={streaming}", producer=producer,
-                   streaming=streaming)  # fmt: skip
+        self._emit("registerProducer {p!r} streaming={s}", p=producer, s=streaming)
         super().registerProducer(producer, streaming)
 
     def unregisterProducer(self) -> None:
@@ -767,8 +762,9 @@ class TrafficLoggingFactory(WrappingFactory):
         """A logging wrapper around the wrapped factory's protocol."""
         wrapped = self.wrappedFactory.buildProtocol(addr)
         if wrapped is None:
-            self.logger.debug("refused by {factory}: {addr}", factory=self.wrappedFactory,
-                              addr=addr)  # fmt: skip
+            self.logger.debug(
+                "refused by {factory}: {addr}", factory=self.wrappedFactory, addr=addr
+            )
             return None
         self.connectionCount += 1
         return TrafficLoggingProtocol(self, wrapped, self.connectionCount)
