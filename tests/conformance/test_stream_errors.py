@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 import socket
 import threading
 from typing import Any
@@ -308,3 +309,28 @@ def test_bind_address(reactor: Any) -> None:
     received, _ = runUntil(reactor, client.done)
     assert received == b"bound"
     assert server.made[0].peer.port == wanted
+
+
+def test_listen_on_a_busy_unix_socket_does_not_block(reactor: Any, unixKind: UNIX) -> None:
+    """A live listener whose backlog is full is detected as live, without blocking."""
+    path = unixKind.path()
+    busy = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    busy.bind(path)
+    busy.listen(0)
+    fillers = []
+    try:
+        for _ in range(8):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.setblocking(False)
+            fillers.append(s)
+            try:
+                s.connect(path)
+            except BlockingIOError:
+                break
+        with pytest.raises(CannotListenError):
+            reactor.listenUNIX(path, ServerFactory())
+    finally:
+        for s in fillers:
+            s.close()
+        busy.close()
+    assert os.path.exists(path)

@@ -155,6 +155,7 @@ class UNIXPort(StreamPort):
         if not stat.S_ISSOCK(st.st_mode):
             return  # not ours to remove; bind() will report EADDRINUSE
         probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        probe.setblocking(False)  # a live listener with a full backlog must not block us
         try:
             probe.connect(self.address)
         except ConnectionRefusedError:
@@ -162,6 +163,10 @@ class UNIXPort(StreamPort):
                 os.unlink(self.address)
             except FileNotFoundError:
                 pass
+        except BlockingIOError:
+            raise self._listenError(
+                OSError(errno.EADDRINUSE, "another process is listening on this socket")
+            ) from None
         except OSError:
             pass
         else:
