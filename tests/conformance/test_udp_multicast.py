@@ -25,7 +25,7 @@ import pytest
 from plait.defer import Deferred
 from plait.protocol import DatagramProtocol, MulticastJoinError
 
-from .conftest import runUntil
+from .conftest import ipv6Available, runUntil
 
 _groups = itertools.cycle(range(100, 200))
 
@@ -186,6 +186,28 @@ def test_listen_multiple(reactor: Any) -> None:
     joins.addCallback(lambda _: second.done)
     got = runUntil(reactor, joins)
     assert got[0][0] == b"both" and first.received[0][0] == b"both"
+
+
+def test_ipv6_join_and_leave_on_lo(reactor: Any) -> None:
+    """An IPv6 port joins and leaves a link-local group on the interface named 'lo'."""
+    if not ipv6Available():
+        pytest.skip("IPv6 (::1) is not available on this machine")
+    port = reactor.listenMulticast(0, DatagramProtocol(), interface="::1")
+    outcomes: list[Any] = []
+    port.joinGroup("ff02::1:7", "lo").addBoth(outcomes.append)
+    port.leaveGroup("ff02::1:7", "lo").addBoth(outcomes.append)
+    port.leaveGroup("ff02::1:7", "lo").addBoth(outcomes.append)
+    port.joinGroup("ff02::1:7", "no-such-interface0").addBoth(outcomes.append)
+    assert outcomes[:2] == [None, None]
+    assert outcomes[2].check(MulticastJoinError)
+    assert outcomes[3].check(MulticastJoinError)
+    port.setTTL(3)
+    assert port.getTTL() == 3
+    port.setLoopbackMode(False)
+    assert port.getLoopbackMode() is False
+    port.setOutgoingInterface("lo")
+    assert port.getOutgoingInterface() == str(socket.if_nametoindex("lo"))
+    port.stopListening()
 
 
 _IN_NETNS = "PLAIT_IN_NETNS"

@@ -21,8 +21,9 @@ the ``DatagramProtocol``'s transport (``IUDPTransport``):
 ``MulticastPort`` adds ``IMulticastTransport``: ``joinGroup``/``leaveGroup`` (Deferreds that
 fail with ``MulticastJoinError``), TTL, loopback mode and the outgoing interface.
 ``listenMultiple=True`` sets ``SO_REUSEADDR`` and ``SO_REUSEPORT`` so several processes can
-bind one group port. IPv4 groups are fully supported; IPv6 groups join on the default
-interface (``interface`` must then be empty).
+bind one group port. For IPv4 an interface is named by its address (a host name is resolved
+with the reactor's resolver); for IPv6 by its name or index (``'lo'``, ``'2'``; empty: the
+kernel's choice).
 """
 
 from __future__ import annotations
@@ -74,6 +75,15 @@ def _isIPv6(host: str) -> bool:
     except (OSError, ValueError):
         return False
     return True
+
+
+def _ifIndex(interface: str) -> int:
+    """An IPv6 interface index from a name (``'lo'``) or a number; 0 for ``''``."""
+    if not interface:
+        return 0
+    if interface.isdigit():
+        return int(interface)
+    return socket.if_nametoindex(interface)
 
 
 class _DatagramSocket:
@@ -421,14 +431,16 @@ class MulticastPort(Port):
         return socket.inet_ntoa(sock.getsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, 4))
 
     def setOutgoingInterface(self, addr: str) -> Deferred[int]:
-        """Send multicast from the interface with address ``addr`` (resolved if a name);
-        fires with 1."""
+        """Send multicast from the interface with address ``addr`` (resolved if a name; for
+        IPv6 an interface name or index); fires with 1."""
+        if self._v6():
+            return succeed(addr).addCallback(self._setOutgoingInterface)
         return self._resolved(addr).addCallback(self._setOutgoingInterface)
 
     def _setOutgoingInterface(self, addr: str) -> int:
         sock = self._sock()
         if self._v6():
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, int(addr or 0))
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, _ifIndex(addr))
         else:
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(addr))
         return 1
@@ -480,6 +492,8 @@ class MulticastPort(Port):
 
     def _membership(self, addr: str, interface: str, join: bool) -> Deferred[None]:
         def withInterface(group: str) -> Deferred[None]:
+            if self._v6():  # an interface name or index, nothing to resolve
+                return succeed(interface).addCallback(self._setMembership, group, join)
             return self._resolved(interface).addCallback(self._setMembership, group, join)
 
         return self._resolved(addr).addCallback(withInterface)
@@ -488,9 +502,8 @@ class MulticastPort(Port):
         sock = self._sock()
         try:
             if self._v6():
-                if interface:
-                    raise ValueError("IPv6 groups join on the default interface only")
-                mreq = socket.inet_pton(socket.AF_INET6, group) + struct.pack("@I", 0)
+                index = _ifIndex(interface)
+                mreq = socket.inet_pton(socket.AF_INET6, group) + struct.pack("@I", index)
                 opt = socket.IPV6_JOIN_GROUP if join else socket.IPV6_LEAVE_GROUP
                 sock.setsockopt(socket.IPPROTO_IPV6, opt, mreq)
             else:
