@@ -14,6 +14,10 @@ and stop caring whether it is TCP, IPv6 or a Unix socket.
   ``\\`` escaping ``:``, ``=`` and itself); ``registerServerParser`` / ``registerClientParser``
   and the entry-point groups ``plait.endpoints.server`` / ``plait.endpoints.client`` add kinds.
 - ``connectProtocol(endpoint, protocol)`` connects one protocol instance.
+- ``wrapServerTLS`` / ``wrapClientTLS`` put TLS (``plait.tls``) on any endpoint; the ``ssl:``
+  server and ``tls:``/``ssl:`` client strings (entry-point plugins) are TLS over TCP and
+  verify certificates by default. A failed handshake fails ``connect`` with
+  ``plait.tls.TLSVerificationError`` / ``TLSError``.
 
 Errors (the exception classes live in ``plait.protocol``; the Deferreds fail with them):
 
@@ -52,6 +56,7 @@ from ._strings import (
     registerServerParser,
     serverFromString,
 )
+from ._tls import TLSWrapperClientEndpoint, TLSWrapperServerEndpoint, wrapClientTLS, wrapServerTLS
 from ._wrapping import NoProtocol, connectProtocol
 
 __all__ = [
@@ -66,6 +71,8 @@ __all__ = [
     "TCP4ServerEndpoint",
     "TCP6ClientEndpoint",
     "TCP6ServerEndpoint",
+    "TLSWrapperClientEndpoint",
+    "TLSWrapperServerEndpoint",
     "UNIXClientEndpoint",
     "UNIXServerEndpoint",
     "clientFromString",
@@ -73,4 +80,6 @@ __all__ = [
     "registerClientParser",
     "registerServerParser",
     "serverFromString",
+    "wrapClientTLS",
+    "wrapServerTLS",
 ]
