@@ -372,7 +372,8 @@ def _targetText(target: dict[str, object]) -> str:
 
 
 def legend(results: list[RowResult]) -> list[str]:
-    return [f"{r.row.id:<16} {r.row.title}" for r in results]
+    width = max((len(r.row.id) for r in results), default=0)
+    return [f"{r.row.id:<{width}}  {r.row.title}" for r in results]
 
 
 def toJson(results: list[RowResult], machine: dict[str, object], settings: dict[str, object]):
