@@ -44,7 +44,7 @@ def main(jsonPath: str, pngPath: str) -> None:
         for i, result in enumerate(row["results"]):
             r = ratios.get(result["impl"])
             if r is not None and result["median"] is not None:
-                ax.text(i, result["median"], f"{r:.2f}x", ha="center", va="bottom", fontsize=7)
+                ax.text(i, result["max"], f"{r:.2f}x", ha="center", va="bottom", fontsize=7)
             if result["median"] is None:
                 label = "n/a" if result["unavailable"] else "error"
                 ax.text(i, 0, label, ha="center", va="bottom", fontsize=7, rotation=90)

@@ -344,8 +344,7 @@ def tableLines(results: list[RowResult]) -> list[str]:
                 cells = [reason, "", "", ""]
             target = targetsByPeer.get(o.impl)
             cells.append(_targetText(target) if target else "")
-            cpu = o.extras.get(SERVER_CPU)
-            cells.append(f"{formatValue(summarize(cpu).median)} us" if cpu and o.summary else "")
+            cells.append(_cpuText(result, o))
             lines.append([row.id, name, *cells])
     widths = [len(h) for h in HEADER]
     for cells in lines:
@@ -362,6 +361,25 @@ def tableLines(results: list[RowResult]) -> list[str]:
         else:
             out.append("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip())
     return out
+
+
+def _cpuText(result: RowResult, o: Outcome) -> str:
+    """Median server CPU per op, and for peers how many times more it costs than plait's."""
+    mine = _cpuMedian(o)
+    if mine is None:
+        return ""
+    text = f"{formatValue(mine)} us"
+    plaitName = result.row.plaitName()
+    plait = next((x for x in result.outcomes if x.impl == plaitName), None)
+    plaitCpu = _cpuMedian(plait) if plait and not o.impl.startswith("plait") else None
+    if plaitCpu:
+        text += f" ({formatRatio(ratio(plaitCpu, mine, higherIsBetter=False))})"
+    return text
+
+
+def _cpuMedian(o: Outcome) -> float | None:
+    values = o.extras.get(SERVER_CPU)
+    return summarize(values).median if values and o.summary else None
 
 
 def _targetText(target: dict[str, object]) -> str:
@@ -462,7 +480,10 @@ def main() -> int:
     if load > 0.5:
         print(f"warning: the machine was busy (1-min load average up to {load:.2f}): noisy numbers")
     print("ratio = how many times better plait is (plait/peer; peer/plait where lower is better)")
-    print("srv CPU/op = the server's user+sys CPU per MB, message or connection (median)")
+    print(
+        "srv CPU/op = the server's user+sys CPU per MB, message or connection (median); "
+        "(n.nnx) = peer's CPU/op over plait's"
+    )
     print()
     for line in legend(results):
         print(line)
