@@ -83,7 +83,8 @@ def ensureVenv(rebuild: bool) -> Path:
     log(f"creating {VENV} (peers: {', '.join(PEERS)}; plait editable from {REPO}) ...")
     if VENV.exists():
         shutil.rmtree(VENV)
-    subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    if subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=False).returncode:
+        raise SystemExit(f"cannot create {VENV} (on Debian: apt-get install python3-venv)")
     pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
     subprocess.run([*pip, *PEERS], check=True)
     # plait has no dependencies; an install failure leaves its rows "not available".
@@ -391,7 +392,11 @@ def _targetText(target: dict[str, object]) -> str:
 
 def legend(results: list[RowResult]) -> list[str]:
     width = max((len(r.row.id) for r in results), default=0)
-    return [f"{r.row.id:<{width}}  {r.row.title}" for r in results]
+    lines = []
+    for r in results:
+        note = f" ({r.row.note})" if r.row.note else ""
+        lines.append(f"{r.row.id:<{width}}  {r.row.title}{note}")
+    return lines
 
 
 def toJson(results: list[RowResult], machine: dict[str, object], settings: dict[str, object]):
