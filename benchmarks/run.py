@@ -86,7 +86,8 @@ def ensureVenv(rebuild: bool) -> Path:
     if subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=False).returncode:
         raise SystemExit(f"cannot create {VENV} (on Debian: apt-get install python3-venv)")
     pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-    subprocess.run([*pip, *PEERS], check=True)
+    if subprocess.run([*pip, *PEERS], check=False).returncode:
+        raise SystemExit(f"cannot install the peers ({', '.join(PEERS)}) into {VENV}")
     # plait has no dependencies; an install failure leaves its rows "not available".
     done = subprocess.run([*pip, "--no-deps", "-e", str(REPO)], check=False)
     if done.returncode != 0:
