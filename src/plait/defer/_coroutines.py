@@ -8,7 +8,7 @@ from collections.abc import Callable, Coroutine, Generator
 from types import CoroutineType, GeneratorType
 from typing import Any, NoReturn, ParamSpec, TypeVar, overload
 
-from ._deferred import Deferred, _detachReporter, fail, succeed
+from ._deferred import _PASS, Deferred, _detachReporter, fail, succeed
 from ._errors import CancelledError, NotACoroutineError
 from ._failure import Failure, _failureFromCaught
 
@@ -34,12 +34,10 @@ class _CoroutineDeferred(Deferred[Any]):
     object, a bound-method canceller and a reference cycle per coroutine.
     """
 
-    __slots__ = ("_context", "_coro", "_entry", "_outcome", "_waitingOn")
+    __slots__ = ("_context", "_coro", "_outcome", "_waitingOn")
 
     _context: contextvars.Context
     _coro: Any
-    # The (callbacks-list) entry added to each awaited Deferred, made once per coroutine.
-    _entry: tuple[Any, ...] | None
     # After a cancellation, the Deferred the coroutine's outcome goes to.
     _outcome: Deferred[Any] | None
     _waitingOn: Deferred[Any] | None
@@ -54,13 +52,16 @@ class _CoroutineDeferred(Deferred[Any]):
                 else:
                     yielded = run(coro.send, value)
             except StopIteration as e:
-                self._finished().callback(e.value)
+                outcome = self._outcome
+                (self if outcome is None else outcome).callback(e.value)
                 return
             except _DefGen_Return as e:
-                self._finished().callback(e.value)
+                outcome = self._outcome
+                (self if outcome is None else outcome).callback(e.value)
                 return
             except BaseException as e:
-                self._finished().errback(_failureFromCaught(e))
+                outcome = self._outcome
+                (self if outcome is None else outcome).errback(_failureFromCaught(e))
                 return
             if not isinstance(yielded, Deferred):
                 if getattr(yielded, "_asyncio_future_blocking", None) is None:
@@ -80,18 +81,11 @@ class _CoroutineDeferred(Deferred[Any]):
                     _detachReporter(d)
                 continue
             self._waitingOn = d
-            entry = self._entry
-            if entry is None:
-                entry = self._entry = (_resume, (self,), None, _resume, (self,), None)
-            d.callbacks.append(entry)
+            side = (_resume, (self,), None)
+            d.callbacks.append((side, side))
             if d.called and not d.paused:
                 d._runCallbacks()
             return
-
-    def _finished(self) -> Deferred[Any]:
-        self._entry = None  # it refers to us: drop the cycle so refcounting frees us
-        outcome = self._outcome
-        return self if outcome is None else outcome
 
 
 def _resume(result: object, runner: _CoroutineDeferred) -> None:
@@ -108,7 +102,7 @@ def _cancelCoroutine(d: Deferred[Any], runner: _CoroutineDeferred | None = None)
     ``d`` waits on that, so a coroutine that handles the cancellation still gives ``d`` its
     result.
     """
-    d.callbacks.insert(0, (None, (), None, _handleCancel, (runner or d,), None))
+    d.callbacks.insert(0, (_PASS, (_handleCancel, (runner or d,), None)))
     d.errback(Failure(CancelledError()))
 
 
@@ -124,6 +118,7 @@ def _handleCancel(failure: Failure, runner: _CoroutineDeferred) -> Deferred[Any]
 
 _COROUTINE_TYPES = (CoroutineType, GeneratorType, Coroutine, Generator)
 _newDeferred = object.__new__
+_copyContext = contextvars.copy_context
 
 
 def _start(coro: Any) -> _CoroutineDeferred:
@@ -134,8 +129,7 @@ def _start(coro: Any) -> _CoroutineDeferred:
     d._runningCallbacks = False
     d._canceller = _cancelCoroutine
     d._coro = coro
-    d._context = contextvars.copy_context()
-    d._entry = None
+    d._context = _copyContext()
     d._outcome = None
     d._waitingOn = None
     d._step(None, False)
@@ -172,7 +166,7 @@ def ensureDeferred(coro: Any) -> Deferred[Any]:
     :raises NotACoroutineError: ``coro`` is neither a coroutine nor a Deferred.
     """
     if coro.__class__ is CoroutineType:
-        return _runCoroutine(coro)
+        return _start(coro)
     if isinstance(coro, Deferred):
         return coro
     try:

@@ -31,8 +31,12 @@ _R = TypeVar("_R")
 
 _log = Logger(namespace="plait.defer")
 
-# Marks a callbacks-list entry that hands the result on to a Deferred waiting on this one.
+# In the kwargs slot of a callbacks-list entry: the entry hands the result on to the Deferred
+# in its callable slot, which is waiting on this one (see _runCallbacks).
 _CONTINUE: Any = object()
+
+# The side of an entry that does nothing (the result passes through unchanged).
+_PASS: tuple[Any, Any, Any] = (None, (), None)
 
 _debugging = False
 
@@ -41,7 +45,8 @@ def _identity(result: object) -> object:
     return result
 
 
-_IDENTITY_ENTRY = (_identity, (), None, _identity, (), None)
+_IDENTITY_SIDE = (_identity, (), None)
+_IDENTITY_ENTRY = (_IDENTITY_SIDE, _IDENTITY_SIDE)
 
 
 def setDebugging(on: bool) -> None:
@@ -213,8 +218,8 @@ class Deferred(Generic[_T]):
     _reporter: _UnhandledFailure | None
     _runningCallbacks: bool
     _suppressAlreadyCalled: bool
-    # Opaque entries: (callback, args, kwargs|None, errback, args, kwargs|None).
-    callbacks: list[tuple[Any, Any, Any, Any, Any, Any]]
+    # Entries: ((callback, args, kwargs|None), (errback, args, kwargs|None)); None = pass.
+    callbacks: list[tuple[tuple[Any, Any, Any], tuple[Any, Any, Any]]]
 
     def __init__(self, canceller: Callable[[Deferred[Any]], None] | None = None) -> None:
         self.callbacks = []
@@ -305,10 +310,10 @@ class Deferred(Generic[_T]):
     def addCallback(self, callback: Any, /, *args: Any, **kwargs: Any) -> Deferred[Any]:
         """Add ``callback(result, *args, **kwargs)`` to the success side of the chain."""
         if not self.called:
-            self.callbacks.append((callback, args, kwargs or None, None, (), None))
+            self.callbacks.append(((callback, args, kwargs or None), _PASS))
             return self
         if self.paused or self._runningCallbacks or self.callbacks:
-            self.callbacks.append((callback, args, kwargs or None, None, (), None))
+            self.callbacks.append(((callback, args, kwargs or None), _PASS))
             self._runCallbacks()
             return self
         # Fired and idle: run it now, without queueing an entry (the common "already
@@ -318,7 +323,12 @@ class Deferred(Generic[_T]):
             return self
         self._runningCallbacks = True
         try:
-            result = callback(result, *args, **kwargs)
+            if kwargs:
+                result = callback(result, *args, **kwargs)
+            elif args:
+                result = callback(result, *args)
+            else:
+                result = callback(result)
         except BaseException as e:
             result = _failureFromCaught(e)
         self._runningCallbacks = False
@@ -374,7 +384,7 @@ class Deferred(Generic[_T]):
             if isinstance(self.result, Failure):
                 self._callNow(errback, args, kwargs)
             return self
-        self.callbacks.append((None, (), None, errback, args, kwargs or None))
+        self.callbacks.append((_PASS, (errback, args, kwargs or None)))
         if self.called:
             self._runCallbacks()
         return self
@@ -402,8 +412,8 @@ class Deferred(Generic[_T]):
         if self.called and not (self.paused or self._runningCallbacks or self.callbacks):
             self._callNow(callback, args, kwargs)
             return self
-        kw = kwargs or None
-        self.callbacks.append((callback, args, kw, callback, args, kw))
+        side = (callback, args, kwargs or None)
+        self.callbacks.append((side, side))
         if self.called:
             self._runCallbacks()
         return self
@@ -423,7 +433,10 @@ class Deferred(Generic[_T]):
         to this ``errback``). A missing errback passes the failure on.
         """
         self.callbacks.append(
-            (callback, callbackArgs, callbackKeywords, errback, errbackArgs, errbackKeywords)
+            (
+                (callback, callbackArgs, callbackKeywords or None),
+                (errback, errbackArgs, errbackKeywords or None),
+            )
         )
         if self.called:
             self._runCallbacks()
@@ -432,7 +445,7 @@ class Deferred(Generic[_T]):
     def chainDeferred(self, d: Deferred[_T]) -> Deferred[None]:
         """Fire ``d`` with this Deferred's result (success or failure); this one gets ``None``."""
         d._chainedTo = self
-        self.callbacks.append((d.callback, (), None, d.errback, (), None))
+        self.callbacks.append(((d.callback, (), None), (d.errback, (), None)))
         if self.called:
             self._runCallbacks()
         return cast("Deferred[None]", self)
@@ -450,7 +463,8 @@ class Deferred(Generic[_T]):
         """
         guard = _TimeoutGuard(timeout, onTimeoutCancel)
         guard.call = clock.callLater(timeout, self._timedOut, guard)
-        self.callbacks.append((guard, (), None, guard, (), None))
+        side = (guard, (), None)
+        self.callbacks.append((side, side))
         if self.called:
             self._runCallbacks()
         return self
@@ -510,49 +524,58 @@ class Deferred(Generic[_T]):
                 cbs = d.callbacks
                 if cbs:
                     result = d.result
-                    if isinstance(result, Failure):
+                    failed = isinstance(result, Failure)
+                    if failed:
                         _detachReporter(d)
                     d._runningCallbacks = True
                     i = 0
                     for entry in cbs:
                         i += 1
-                        if isinstance(result, Failure):
-                            fn = entry[3]
-                            args = entry[4]
-                            kw = entry[5]
-                        else:
-                            fn = entry[0]
-                            args = entry[1]
-                            kw = entry[2]
+                        fn, args, kw = entry[failed]
                         if fn is None:
                             continue
-                        if fn is _CONTINUE:
-                            args.result = result
-                            args.paused -= 1
-                            d.result = None
-                            nxt = args
-                            break
                         try:
-                            result = fn(result, *args) if kw is None else fn(result, *args, **kw)
-                        except BaseException as e:
-                            result = _failureFromCaught(e)
-                        if isinstance(result, Deferred):
-                            if result is d:
-                                result = Failure(
-                                    TypeError(f"callback {fn!r} returned its own Deferred")
-                                )
-                            elif result.called and not result.paused:
-                                inner = result.result
-                                result.result = None
-                                if isinstance(inner, Failure):
-                                    _detachReporter(result)
-                                result = inner
+                            # A plain fn(result) avoids building an argument tuple.
+                            if kw is not None:
+                                if kw is _CONTINUE:
+                                    # fn is the Deferred that waits on this one: hand it our
+                                    # result and run it next (see the end of the loop).
+                                    fn.result = result
+                                    fn.paused -= 1
+                                    d.result = None
+                                    nxt = fn
+                                    break
+                                result = fn(result, *args, **kw)
+                            elif args:
+                                result = fn(result, *args)
                             else:
-                                d.result = result
-                                d.paused += 1
-                                d._chainedTo = result
-                                result.callbacks.append((_CONTINUE, d, None, _CONTINUE, d, None))
-                                break
+                                result = fn(result)
+                        except BaseException as e:
+                            d.result = result = _failureFromCaught(e)
+                            failed = True
+                            continue
+                        if isinstance(result, _SPECIAL):
+                            if isinstance(result, Deferred):
+                                if result is d:
+                                    result = Failure(
+                                        TypeError(f"callback {fn!r} returned its own Deferred")
+                                    )
+                                elif result.called and not result.paused:
+                                    inner = result.result
+                                    result.result = None
+                                    if isinstance(inner, Failure):
+                                        _detachReporter(result)
+                                    result = inner
+                                else:
+                                    d.result = result
+                                    d.paused += 1
+                                    d._chainedTo = result
+                                    cont = (d, (), _CONTINUE)
+                                    result.callbacks.append((cont, cont))
+                                    break
+                            failed = isinstance(result, Failure)
+                        else:
+                            failed = False
                         d.result = result
                     d._runningCallbacks = False
                     if i == len(cbs):
@@ -668,11 +691,20 @@ class Deferred(Generic[_T]):
     __str__ = __repr__
 
 
+_SPECIAL = (Deferred, Failure)
+_newDeferred = object.__new__
+
+
 def succeed(result: _T) -> Deferred[_T]:
     """A Deferred that already has ``result``."""
-    d: Deferred[_T] = Deferred()
+    d: Deferred[_T] = _newDeferred(Deferred)
+    d.callbacks = []
     d.called = True
+    d.paused = 0
+    d._runningCallbacks = False
     d.result = result
+    if _debugging:
+        d._debugInfo = _DebugInfo()
     if isinstance(result, Failure):
         _attachReporter(d, result)
     return d

@@ -70,7 +70,7 @@ class DeferredList(Deferred[Any]):
                 else:
                     got(result, index, SUCCESS)
             else:
-                d.callbacks.append((got, (index, SUCCESS), None, got, (index, FAILURE), None))
+                d.callbacks.append(((got, (index, SUCCESS), None), (got, (index, FAILURE), None)))
                 if d.called and not d.paused:
                     d._runCallbacks()
 
