@@ -258,3 +258,35 @@ def test_connector_reconnects(reactor: Any, kind: TransportKind) -> None:
         "stop",
     ]
     assert connector.state == "disconnected"
+
+
+class PullWriter(Protocol):
+    """A pull producer of 200 small chunks, registered on its own transport."""
+
+    def connectionMade(self) -> None:
+        self.count = 0
+        assert self.transport is not None
+        self.transport.registerProducer(self, False)
+
+    def resumeProducing(self) -> None:
+        t: Any = self.transport
+        self.count += 1
+        if self.count <= 200:
+            t.write(b"%04d" % self.count)
+        else:
+            t.unregisterProducer()
+            t.loseConnection()
+
+    def stopProducing(self) -> None:
+        pass
+
+
+def test_pull_producer(reactor: Any, kind: TransportKind) -> None:
+    """A pull producer is asked for more each time the transport drains, until it stops."""
+    port = kind.listen(reactor, ServerFactory(PullWriter))
+    expected = b"".join(b"%04d" % i for i in range(1, 201))
+    client = SenderFactory([], expect=len(expected))
+    kind.connect(reactor, port, client)
+    received, reason = runUntil(reactor, client.done)
+    assert received == expected
+    assert reason.check(ConnectionDone)

@@ -382,3 +382,37 @@ def test_pause_and_resume_producing_stop_and_start_reading(pair: Any) -> None:
     assert proto.data == b""
     t.resumeProducing()
     reactor.run(lambda: proto.data == b"later")
+
+
+def test_pull_producer_with_small_writes_keeps_being_asked(pair: Any) -> None:
+    """Small writes from a pull producer (which the kernel takes at once) do not stall it."""
+    a, b = pair
+    reactor, t, _ = connect(a)
+
+    class SmallPull:
+        count = 0
+
+        def resumeProducing(self) -> None:
+            self.count += 1
+            if self.count <= 50:
+                t.write(b"%03d" % self.count)
+            else:
+                t.unregisterProducer()
+                t.loseConnection()
+
+        def stopProducing(self) -> None:
+            pass
+
+    pull = SmallPull()
+    t.registerProducer(pull, False)
+    got = bytearray()
+    for _ in range(1000):
+        got += drain(b)
+        reactor.step()
+        if t.disconnected:
+            break
+    got += drain(b)
+    assert pull.count == 51
+    assert bytes(got) == b"".join(b"%03d" % i for i in range(1, 51))
+    # Once unregistered, writes go straight out again.
+    assert t._bufferAll is False

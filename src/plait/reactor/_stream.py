@@ -117,6 +117,10 @@ class Connection:
     _writeDisconnected = False
     # True once writes are ignored (aborted, write side shut down, or lost): one check in write.
     _writeClosed = False
+    # True when write() must buffer instead of sending at once: a send failed (doWrite reports
+    # it), or a pull producer is registered (it is asked for more each time doWrite drains the
+    # buffer, so its writes must go through doWrite).
+    _bufferAll = False
     _pendingError: OSError | None = None
     # Reason to close with once the buffer is flushed (loseConnection / the peer's EOF);
     # _waitForProducer: loseConnection waits for a registered producer to unregister.
@@ -261,7 +265,7 @@ class Connection:
                 if not isinstance(data, (bytes, bytearray, memoryview)):
                     raise TypeError(f"write() takes bytes, not {type(data).__name__}")
                 return
-            if self._pendingError is None:
+            if not self._bufferAll:
                 try:
                     sent = self._send(data)
                 except (BlockingIOError, InterruptedError):
@@ -269,6 +273,7 @@ class Connection:
                 except OSError as e:
                     # Reported from doWrite, not from inside the protocol's write().
                     self._pendingError = e
+                    self._bufferAll = True
                     sent = 0
                 except TypeError:
                     raise TypeError(f"write() takes bytes, not {type(data).__name__}") from None
@@ -475,6 +480,7 @@ class Connection:
         self.streamingProducer = bool(streaming)
         self.producerPaused = False
         if not streaming:
+            self._bufferAll = True
             producer.resumeProducing()
         elif len(self._buffer) > self.highWaterMark:
             self.producerPaused = True
@@ -485,6 +491,7 @@ class Connection:
         self.producer = None
         self.streamingProducer = False
         self.producerPaused = False
+        self._bufferAll = self._pendingError is not None
         if self._closeReason is not None and not self.disconnected:
             self.startWriting()
 
