@@ -9,10 +9,11 @@ import pytest
 
 from plait.defer import Deferred
 from plait.protocol import ConnectionAborted, ConnectionDone, ConnectionLost, Protocol
-from plait.testing import connect, failureResultOf, successResultOf
+from plait.testing import Clock, connect, failureResultOf, successResultOf
 from plait.tls import (
     ClientTLSOptions,
     ServerTLSOptions,
+    TLSError,
     TLSProtocol,
     clientOptions,
     serverOptions,
@@ -342,3 +343,49 @@ def test_start_tls_verification_failure_reaches_connection_lost(server: Any, oth
     pump = connect(srv, cli)
     pump.flush()
     assert lost and "unable to get local issuer certificate" in str(lost[0].value)
+
+
+def test_handshake_timeout(server: Any) -> None:
+    """A peer that never completes the handshake is aborted with a TLSError after the timeout."""
+    clock = Clock()
+    s = TLSProtocol(None, Recorder(), server, False, clock=clock, handshakeTimeout=5)
+    pump = connect(s, Protocol())  # a silent plaintext peer
+    d = s.whenHandshakeDone()
+    clock.advance(4.9)
+    pump.flush()
+    assert not d.called
+    clock.advance(0.2)
+    pump.flush()
+    f = failureResultOf(d, TLSError)
+    assert "did not complete within 5s" in str(f.value)
+    assert pump.serverIO.aborted
+    assert clock.getDelayedCalls() == []
+
+
+def test_handshake_timeout_cancelled_once_done(server: Any, client: Any) -> None:
+    """A completed handshake cancels its timeout."""
+    clock = Clock()
+    s = TLSProtocol(None, Recorder(), server, False, clock=clock, handshakeTimeout=5)
+    c = TLSProtocol(None, Recorder(), client, True, clock=clock, handshakeTimeout=5)
+    connect(s, c)
+    assert wrapped(s).made == 1
+    assert clock.getDelayedCalls() == []
+
+
+class Quitter(Recorder):
+    """Loses the connection on its first data."""
+
+    def dataReceived(self, data: bytes) -> None:
+        super().dataReceived(data)
+        assert self.transport is not None
+        self.transport.loseConnection()
+
+
+def test_nothing_delivered_after_lose_connection(server: Any, client: Any) -> None:
+    """After loseConnection inside dataReceived, no further data is delivered."""
+    s, c, pump = tlsPair(server, client, Quitter(), Recorder())
+    c.write(b"first")
+    c.write(b"second")  # a second TLS record, in the same delivery
+    pump.flush()
+    assert bytes(wrapped(s).received) == b"first"
+    assert wrapped(s).lost[0].check(ConnectionDone)

@@ -44,17 +44,34 @@ __all__ = [
 
 
 class TLSWrapperServerEndpoint:
-    """A server endpoint whose connections are wrapped in TLS."""
+    """A server endpoint whose connections are wrapped in TLS.
 
-    def __init__(self, contextFactory: object, wrappedEndpoint: IStreamServerEndpoint) -> None:
+    With a ``clock`` (the reactor), a handshake not done within ``handshakeTimeout`` seconds
+    aborts its connection.
+    """
+
+    def __init__(
+        self,
+        contextFactory: object,
+        wrappedEndpoint: IStreamServerEndpoint,
+        clock: Any = None,
+        handshakeTimeout: float | None = 30.0,
+    ) -> None:
         self._contextFactory = contextFactory
         self._wrappedEndpoint = wrappedEndpoint
+        self._clock = clock
+        self._handshakeTimeout = handshakeTimeout
 
     def listen(self, protocolFactory: Any) -> Deferred[IListeningPort]:
         """Listen on the wrapped endpoint with a ``TLSFactory`` around ``protocolFactory``."""
-        return self._wrappedEndpoint.listen(
-            TLSFactory(self._contextFactory, False, protocolFactory)
+        factory = TLSFactory(
+            self._contextFactory,
+            False,
+            protocolFactory,
+            clock=self._clock,
+            handshakeTimeout=self._handshakeTimeout,
         )
+        return self._wrappedEndpoint.listen(factory)
 
 
 class TLSWrapperClientEndpoint:
@@ -112,10 +129,14 @@ class TLSWrapperClientEndpoint:
 
 
 def wrapServerTLS(
-    contextFactory: object, wrappedEndpoint: IStreamServerEndpoint
+    contextFactory: object,
+    wrappedEndpoint: IStreamServerEndpoint,
+    clock: Any = None,
+    handshakeTimeout: float | None = 30.0,
 ) -> TLSWrapperServerEndpoint:
-    """``wrappedEndpoint`` with TLS on every accepted connection."""
-    return TLSWrapperServerEndpoint(contextFactory, wrappedEndpoint)
+    """``wrappedEndpoint`` with TLS on every accepted connection (handshakes bounded in time
+    when a ``clock``, usually the reactor, is given)."""
+    return TLSWrapperServerEndpoint(contextFactory, wrappedEndpoint, clock, handshakeTimeout)
 
 
 def wrapClientTLS(
@@ -165,7 +186,7 @@ def parseSSLServer(reactor: Any, *args: str, **kwargs: str) -> TLSWrapperServerE
         backlog=_int("ssl", "backlog", o.get("backlog", "50")),
         interface=o.get("interface", ""),
     )
-    return TLSWrapperServerEndpoint(options, tcp)
+    return TLSWrapperServerEndpoint(options, tcp, clock=reactor, handshakeTimeout=30.0)
 
 
 def parseTLSClient(reactor: Any, *args: str, **kwargs: str) -> TLSWrapperClientEndpoint:

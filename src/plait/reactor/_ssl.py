@@ -20,7 +20,13 @@ __all__ = ["SSLReactorMixin"]
 
 
 class SSLReactorMixin:
-    """``IReactorSSL`` for the POSIX reactors (needs ``listenTCP``/``connectTCP``)."""
+    """``IReactorSSL`` for the POSIX reactors (needs ``listenTCP``/``connectTCP``).
+
+    ``sslHandshakeTimeout`` (seconds, default 30): a TLS handshake not done by then aborts
+    its connection (a ``TLSError``), so silent or slow peers cannot hold connections open.
+    """
+
+    sslHandshakeTimeout: float | None = 30.0
 
     def listenSSL(
         self,
@@ -31,7 +37,9 @@ class SSLReactorMixin:
         interface: str = "",
     ) -> TCPPort:
         """Listen for TLS connections on a TCP port; returns the ``IListeningPort``."""
-        wrapped = TLSFactory(contextFactory, False, factory)
+        wrapped = TLSFactory(
+            contextFactory, False, factory, clock=self, handshakeTimeout=self.sslHandshakeTimeout
+        )
         p: TCPPort = self.listenTCP(port, wrapped, backlog, interface)  # type: ignore[attr-defined]
         return p
 
@@ -45,6 +53,13 @@ class SSLReactorMixin:
         bindAddress: tuple[str, int] | None = None,
     ) -> TCPConnector:
         """Connect to ``host:port`` over TCP and start TLS as the client."""
-        wrapped = TLSFactory(contextFactory, True, factory, serverHostname=host)
+        wrapped = TLSFactory(
+            contextFactory,
+            True,
+            factory,
+            serverHostname=host,
+            clock=self,
+            handshakeTimeout=self.sslHandshakeTimeout,
+        )
         c: TCPConnector = self.connectTCP(host, port, wrapped, timeout, bindAddress)  # type: ignore[attr-defined]
         return c

@@ -58,6 +58,8 @@ class TLSProtocol(ProtocolWrapper):
 
     ``isClient`` chooses the side; ``serverHostname`` (clients) is the SNI name and the name the
     certificate is checked against when ``contextFactory`` has no ``hostname`` of its own.
+    With a ``clock`` (``IReactorTime``) and ``handshakeTimeout`` seconds, a handshake not done
+    in time aborts the connection with a ``TLSError`` saying so (a silent peer costs nothing).
     """
 
     readSize = 65536
@@ -87,12 +89,17 @@ class TLSProtocol(ProtocolWrapper):
         serverHostname: str | None = None,
         *,
         wrappedConnected: bool = False,
+        clock: Any = None,
+        handshakeTimeout: float | None = None,
     ) -> None:
         super().__init__(factory, wrappedProtocol)  # type: ignore[arg-type]
         self.contextFactory = contextFactory
         self.isClient = isClient
         self.serverHostname = serverHostname
         self._wrappedConnected = wrappedConnected
+        self._clock = clock
+        self.handshakeTimeout = handshakeTimeout
+        self._timeoutCall: Any = None
         self._pendingWrites: list[bytes] = []
         self._waiters: list[Deferred[TLSProtocol]] = []
         self._incoming = ssl.MemoryBIO()
@@ -113,6 +120,8 @@ class TLSProtocol(ProtocolWrapper):
         self._tls = context.wrap_bio(
             self._incoming, self._outgoing, server_side=not self.isClient, server_hostname=hostname
         )
+        if self._clock is not None and self.handshakeTimeout is not None:
+            self._timeoutCall = self._clock.callLater(self.handshakeTimeout, self._timedOut)
         if self.isClient:
             self._handshake()
 
@@ -129,6 +138,7 @@ class TLSProtocol(ProtocolWrapper):
             self._tlsFailed(e)
             return False
         self._handshakeDone = True
+        self._cancelTimeout()
         self._flush()
         self._handshakeCompleted()
         return not (self._broken or self._lost)
@@ -153,6 +163,22 @@ class TLSProtocol(ProtocolWrapper):
             self._shutdown()
         elif self._halfClosePending:
             self.loseWriteConnection()
+
+    def _cancelTimeout(self) -> None:
+        if self._timeoutCall is not None:
+            call, self._timeoutCall = self._timeoutCall, None
+            if call.active():
+                call.cancel()
+
+    def _timedOut(self) -> None:
+        self._timeoutCall = None
+        if self._handshakeDone or self._lost:
+            return
+        self._broken = True
+        self._tlsFailure = Failure(
+            TLSError(None, f"the TLS handshake did not complete within {self.handshakeTimeout}s")
+        )
+        self._getattr("abortConnection")()
 
     def whenHandshakeDone(self) -> Deferred[TLSProtocol]:
         """A Deferred firing with this transport once the handshake completed, or failing
@@ -185,7 +211,8 @@ class TLSProtocol(ProtocolWrapper):
         size = self.readSize
         wrapped = self.wrappedProtocol
         try:
-            while not self._paused and not self._broken and not self._lost:
+            # After loseConnection nothing more is delivered (as with a plain transport).
+            while not (self._paused or self._broken or self._lost or self._appLosing):
                 try:
                     data = read(size)
                 except ssl.SSLWantReadError:
@@ -345,6 +372,7 @@ class TLSProtocol(ProtocolWrapper):
         if self._lost:
             return
         self._lost = True
+        self._cancelTimeout()
         self.connected = 0
         if isinstance(self.factory, WrappingFactory):
             self.factory.unregisterProtocol(self)
@@ -458,6 +486,7 @@ class TLSFactory(WrappingFactory):
     ``contextFactory`` is an ``ssl.SSLContext`` or has ``getContext()``; ``isClient`` chooses
     the side. A client connection whose handshake failed is reported to a wrapped
     ``ClientFactory`` as ``clientConnectionFailed`` (its protocol was never connected).
+    ``clock``/``handshakeTimeout`` are given to each ``TLSProtocol``.
     """
 
     protocol = TLSProtocol
@@ -468,8 +497,13 @@ class TLSFactory(WrappingFactory):
         isClient: bool,
         wrappedFactory: Any,
         serverHostname: str | None = None,
+        *,
+        clock: Any = None,
+        handshakeTimeout: float | None = None,
     ) -> None:
         super().__init__(wrappedFactory)
+        self.clock = clock
+        self.handshakeTimeout = handshakeTimeout
         contextOf(contextFactory)  # fail early on something that is not a context factory
         self.contextFactory = contextFactory
         self.isClient = isClient
@@ -481,7 +515,15 @@ class TLSFactory(WrappingFactory):
         wrapped = self.wrappedFactory.buildProtocol(addr)
         if wrapped is None:
             return None
-        p = TLSProtocol(self, wrapped, self.contextFactory, self.isClient, self.serverHostname)
+        p = TLSProtocol(
+            self,
+            wrapped,
+            self.contextFactory,
+            self.isClient,
+            self.serverHostname,
+            clock=self.clock,
+            handshakeTimeout=self.handshakeTimeout,
+        )
         self._last = p
         return p
 
