@@ -322,7 +322,7 @@ HEADER = (
     "unit",
     "plait/impl",
     "target",
-    "srv CPU/op",
+    "CPU-time view",
 )
 SERVER_CPU = "server_cpu_us_per_op"
 
@@ -365,22 +365,31 @@ def tableLines(results: list[RowResult]) -> list[str]:
     return out
 
 
+# Secondary figures shown in the last column: (extras key, format, higher is better).
+CPU_VIEWS = (
+    (SERVER_CPU, "{} us/op", False),  # TCP/UDP rows: the server's CPU per op
+    ("ops_per_cpu_s", "{}/cpu-s", True),  # micro rows: ops per second of process CPU time
+)
+
+
 def _cpuText(result: RowResult, o: Outcome) -> str:
-    """Median server CPU per op, and for peers how many times more it costs than plait's."""
-    mine = _cpuMedian(o)
-    if mine is None:
-        return ""
-    text = f"{formatValue(mine)} us"
+    """The CPU-time view of a result and, on peer lines, plait's ratio in that view."""
     plaitName = result.row.plaitName()
     plait = next((x for x in result.outcomes if x.impl == plaitName), None)
-    plaitCpu = _cpuMedian(plait) if plait and not o.impl.startswith("plait") else None
-    if plaitCpu:
-        text += f" ({formatRatio(ratio(plaitCpu, mine, higherIsBetter=False))})"
-    return text
+    for key, fmt, higherIsBetter in CPU_VIEWS:
+        mine = _extraMedian(o, key)
+        if mine is None:
+            continue
+        text = fmt.format(formatValue(mine))
+        theirs = _extraMedian(plait, key) if plait and not o.impl.startswith("plait") else None
+        if theirs:
+            text += f" ({formatRatio(ratio(theirs, mine, higherIsBetter))})"
+        return text
+    return ""
 
 
-def _cpuMedian(o: Outcome) -> float | None:
-    values = o.extras.get(SERVER_CPU)
+def _extraMedian(o: Outcome, key: str) -> float | None:
+    values = o.extras.get(key)
     return summarize(values).median if values and o.summary else None
 
 
@@ -487,8 +496,9 @@ def main() -> int:
         print(f"warning: the machine was busy (1-min load average up to {load:.2f}): noisy numbers")
     print("ratio = how many times better plait is (plait/peer; peer/plait where lower is better)")
     print(
-        "srv CPU/op = the server's user+sys CPU per MB, message or connection (median); "
-        "(n.nnx) = peer's CPU/op over plait's"
+        "CPU-time view (steadier on a busy machine): micro rows, ops per second of process CPU "
+        "time; network rows, the server's user+sys CPU per MB, message or connection; (n.nnx) = "
+        "plait's ratio in that view"
     )
     print()
     for line in legend(results):

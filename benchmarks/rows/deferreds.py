@@ -139,7 +139,7 @@ def _deferred(libName: str, case: Callable[[ModuleType], tuple[Op, Check]]) -> A
         result = op()
         if not check(result):
             raise AssertionError(f"wrong result: {getattr(result, 'result', result)!r}")
-        return opsPerSecond(op, ctx.samples, ctx.seconds)
+        return opsPerSecond(op, ctx.samples, ctx.seconds, ctx.record)
 
     return measure
 
@@ -180,7 +180,7 @@ def _futureCallbacks(useUvloop: bool) -> Any:
             return elapsed
 
         try:
-            return batchedPerSecond(batch, ctx.samples, ctx.seconds)
+            return batchedPerSecond(batch, ctx.samples, ctx.seconds, ctx.record)
         finally:
             loop.close()
 
