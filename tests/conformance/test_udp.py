@@ -270,3 +270,13 @@ def test_adopt_datagram_port(reactor: Any) -> None:
         cport.write(b"adopted", ("127.0.0.1", s.getsockname()[1]))
         got = runUntil(reactor, client.done)
     assert got[0][0] == b"adopted"
+
+
+def test_protocol_on_two_ports_is_refused(reactor: Any) -> None:
+    """Listening with a protocol already attached raises and leaves no socket open."""
+    proto = Echo()
+    port = reactor.listenUDP(0, proto, interface="127.0.0.1")
+    with pytest.raises(RuntimeError):
+        reactor.listenUDP(0, proto, interface="127.0.0.1")
+    assert reactor.getReaders() == [port]
+    port.stopListening()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 from typing import Any
 
 import pytest
@@ -121,3 +122,15 @@ def test_peer_gone_is_refused(reactor: Any, unixKind: UNIX) -> None:
     cport.write(b"anyone?")
     assert client.refused == 1
     cport.stopListening()
+
+
+def test_abstract_namespace(reactor: Any) -> None:
+    """On Linux a path starting with NUL binds the abstract namespace (no file)."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the abstract namespace is Linux-only")
+    name = f"\0plait-test-{os.getpid()}-{id(reactor)}"
+    port = reactor.listenUNIXDatagram(name, Echo())
+    assert port.getHost().name in (name, name.encode())
+    client = Client(b"abstract")
+    reactor.connectUNIXDatagram(name, client, bindAddress=name + "-client")
+    assert runUntil(reactor, client.done) == b"abstract"

@@ -124,7 +124,13 @@ class _DatagramSocket:
         self.connected = True
 
     def _connectToProtocol(self) -> None:
-        self.protocol.makeConnection(self)
+        try:
+            self.protocol.makeConnection(self)
+        except BaseException:
+            # e.g. a protocol already attached elsewhere: do not leak the bound socket
+            self.disconnected = True
+            self._closeSocket()
+            raise
         self.startReading()
 
     def startReading(self) -> None:
