@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import Context, Impl, Measure, Row, Unavailable
+from ._micro import OPS_PER_CPU_SECOND
 
 TIMERS = 100_000
 # Delays are spread over 0..1 ms so the queue is really ordered, not one bucket.
@@ -84,13 +85,15 @@ def _timers(name: str) -> Measure:
     def measure(ctx: Context) -> list[float]:
         loop = _LOOPS[name]()
         samples: list[float] = []
-        state = {"left": 0, "start": 0.0}
+        cpus: list[float] = []
+        state = {"left": 0, "start": 0.0, "cpu": 0.0}
         rounds = ctx.samples + 1  # the first round warms up and is dropped
 
         def fired() -> None:
             state["left"] -= 1
             if state["left"] == 0:
                 samples.append(TIMERS / (time.perf_counter() - state["start"]))
+                cpus.append(TIMERS / (time.process_time() - state["cpu"]))
                 if len(samples) < rounds:
                     loop.callLater(0, startRound)
                 else:
@@ -98,6 +101,7 @@ def _timers(name: str) -> Measure:
 
         def startRound() -> None:
             state["left"] = TIMERS
+            state["cpu"] = time.process_time()
             state["start"] = time.perf_counter()
             callLater = loop.callLater
             for delay in _DELAYS:
@@ -107,6 +111,8 @@ def _timers(name: str) -> Measure:
         loop.run()
         if len(samples) != rounds:
             raise AssertionError(f"only {len(samples)} of {rounds} rounds completed")
+        for value in cpus[1:]:
+            ctx.record(OPS_PER_CPU_SECOND, value)
         return samples[1:]
 
     return measure
