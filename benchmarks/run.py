@@ -461,8 +461,9 @@ def main() -> int:
 
     rows = [r for r in allRows() if re.search(args.rows, r.id)]
     if args.list:
+        width = max(len(row.id) for row in rows) if rows else 0
         for row in rows:
-            print(f"{row.id:<16} {row.title}  [{', '.join(i.name for i in row.impls)}]")
+            print(f"{row.id:<{width}}  {row.title}  [{', '.join(i.name for i in row.impls)}]")
         return 0
     if not rows:
         log(f"no row matches {args.rows!r}; try --list")
