@@ -618,6 +618,7 @@ class StreamPort:
             try:
                 fd, addr = accept()
             except BlockingIOError:
+                self._backoff = 0.0
                 return None
             except OSError as e:
                 if e.errno in _ACCEPT_SKIP:
