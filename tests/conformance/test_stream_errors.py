@@ -334,3 +334,33 @@ def test_listen_on_a_busy_unix_socket_does_not_block(reactor: Any, unixKind: UNI
             s.close()
         busy.close()
     assert os.path.exists(path)
+
+
+class TwoAddresses:
+    """Resolves every name to a closed port first, then to the real one."""
+
+    def __init__(self, closed: int, open: int) -> None:
+        self.ports = (closed, open)
+
+    def resolveHostName(self, receiver: Any, hostName: str, portNumber: int = 0, *a: Any) -> Any:
+        receiver.resolutionBegan(self)
+        for port in self.ports:
+            receiver.addressResolved(IPv4Address("TCP", "127.0.0.1", port))
+        receiver.resolutionComplete()
+        return self
+
+    def cancel(self) -> None:
+        pass
+
+
+def test_next_address_is_tried_when_one_refuses(reactor: Any) -> None:
+    """A name with several addresses: a refused one is skipped for the next."""
+    closed = reactor.listenTCP(0, ServerFactory(), interface="127.0.0.1")
+    closedPort = closed.getHost().port
+    closed.stopListening()
+    port = reactor.listenTCP(0, ServerFactory(), interface="127.0.0.1")
+    reactor.installNameResolver(TwoAddresses(closedPort, port.getHost().port))
+    client = SenderFactory([b"second"], expect=6)
+    reactor.connectTCP("two.example", 1, client)
+    received, _ = runUntil(reactor, client.done)
+    assert received == b"second"

@@ -107,7 +107,18 @@ class ConnectAttempt:
             # A Unix listener's backlog is full; the connect did not start. Try again soon.
             self._later = self.reactor.callLater(0.01, self._tryConnect)
         else:
-            self.fail(getConnectError((err, os.strerror(err))))
+            self.connectFailed(getConnectError((err, os.strerror(err))))
+
+    def connectFailed(self, error: ConnectError) -> None:
+        """The OS refused this address; subclasses may try another before failing."""
+        self.fail(error)
+
+    def _closeSocket(self) -> None:
+        """Drop the socket of a failed connect (to try another address)."""
+        self._stopWriting()
+        if self.socket is not None:
+            self.socket.close()
+            self.socket = None
 
     def doRead(self) -> None:
         """Not registered for reading."""
@@ -120,7 +131,7 @@ class ConnectAttempt:
         self._stopWriting()
         err = self.socket.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
         if err:
-            self.fail(getConnectError((err, os.strerror(err))))
+            self.connectFailed(getConnectError((err, os.strerror(err))))
         else:
             self._connected()
         return None

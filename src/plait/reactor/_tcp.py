@@ -5,9 +5,10 @@
   IPv4 clients too. Binding failures raise ``CannotListenError`` naming the address and the OS
   error. ``SO_REUSEADDR`` is set, as servers expect on POSIX.
 - ``connectTCP(host, port, factory, timeout=30, bindAddress=None)``: a host name is resolved by
-  the reactor's ``nameResolver`` (getaddrinfo in the thread pool, off the loop thread) and the
-  first address is tried; failures reach ``clientConnectionFailed`` as ``DNSLookupError``,
-  ``TimeoutError`` or the errno's ``ConnectError`` subclass.
+  the reactor's ``nameResolver`` (getaddrinfo in the thread pool, off the loop thread) and its
+  addresses are tried in order, the next one when the OS refuses one (the timeout covers them
+  all); failures reach ``clientConnectionFailed`` as ``DNSLookupError``, ``TimeoutError`` or
+  the errno's ``ConnectError`` subclass (of the last address tried).
 - Addresses are ``IPv4Address``/``IPv6Address``; an IPv4 peer of a dual-stack socket (seen as
   ``::ffff:a.b.c.d``) is reported as the ``IPv4Address`` of ``a.b.c.d``.
 - ``TCP_NODELAY`` is off by default (as in Twisted and the kernel): small writes may be
@@ -22,6 +23,7 @@ from typing import Any
 from plait.defer import Failure
 from plait.protocol import (
     CannotListenError,
+    ConnectError,
     DNSLookupError,
     IPv4Address,
     IPv6Address,
@@ -209,6 +211,7 @@ class TCPConnectAttempt(ConnectAttempt):
 
     connector: TCPConnector
     _resolution: Any = None
+    _remaining: tuple[IPv4Address | IPv6Address, ...] = ()
 
     def _begin(self) -> None:
         self._later = None
@@ -238,7 +241,10 @@ class TCPConnectAttempt(ConnectAttempt):
         if not addresses:
             self.fail(DNSLookupError(self.connector.host, "no addresses found"))
             return
-        address = addresses[0]
+        self._remaining = tuple(addresses[1:])
+        self._connectToAddress(addresses[0])
+
+    def _connectToAddress(self, address: IPv4Address | IPv6Address) -> None:
         if isinstance(address, IPv6Address):
             sockaddr: tuple[Any, ...] = (
                 address.host,
@@ -249,6 +255,15 @@ class TCPConnectAttempt(ConnectAttempt):
             self.connectTo(socket.AF_INET6, sockaddr, self.connector.bindAddress)
         else:
             self.connectTo(socket.AF_INET, (address.host, address.port), self.connector.bindAddress)
+
+    def connectFailed(self, error: ConnectError) -> None:
+        """A name with several addresses: try the next one (in the resolver's order)."""
+        if self._remaining and not self.done:
+            self._closeSocket()
+            address, self._remaining = self._remaining[0], self._remaining[1:]
+            self._connectToAddress(address)
+        else:
+            self.fail(error)
 
     def fail(self, error: BaseException | Failure) -> None:
         """End the attempt; a resolution still running is cancelled."""
