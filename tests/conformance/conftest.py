@@ -3,6 +3,10 @@
 Extend the suite by adding to the two registries:
 
 - ``REACTOR_BACKENDS``: name -> a zero-argument callable making a fresh, never-run reactor.
+  It needs ``run(installSignalHandlers=False)``, ``stop``, ``running``, ``callWhenRunning``,
+  ``callLater``, ``callFromThread``, the ``IReactorTCP``/``IReactorUNIX``/``IReactorSocket``
+  methods and ``installNameResolver``; ``close()`` (if it has one) runs after the test. A
+  backend limited like select() to descriptors below FD_SETSIZE is named ``"select"``.
 - ``TRANSPORT_KINDS``: name -> a ``TransportKind`` (how to listen, how to connect, whether it
   is available here).
 
@@ -165,10 +169,12 @@ def reactor(request: pytest.FixtureRequest) -> Iterator[Any]:
     r = REACTOR_BACKENDS[request.param]()
     r.backendName = request.param
     yield r
-    if r._started:
+    if getattr(r, "_started", False):  # a test that failed mid-run
         r.crash()
         r._started = False
-    r.close()
+    close = getattr(r, "close", None)
+    if close is not None:
+        close()
 
 
 @pytest.fixture(params=list(TRANSPORT_KINDS))
