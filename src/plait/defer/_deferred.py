@@ -521,10 +521,10 @@ class Deferred(Generic[_T]):
         while True:
             nxt: Deferred[Any] | None = None
             if not d.paused:
+                result = d.result
+                failed = isinstance(result, Failure)
                 cbs = d.callbacks
                 if cbs:
-                    result = d.result
-                    failed = isinstance(result, Failure)
                     if failed:
                         _detachReporter(d)
                     d._runningCallbacks = True
@@ -543,7 +543,9 @@ class Deferred(Generic[_T]):
                                     fn.result = result
                                     fn.paused -= 1
                                     d.result = None
+                                    failed = False
                                     nxt = fn
+                                    del cbs[:i]
                                     break
                                 result = fn(result, *args, **kw)
                             elif args:
@@ -567,25 +569,24 @@ class Deferred(Generic[_T]):
                                         _detachReporter(result)
                                     result = inner
                                 else:
+                                    # Not ready: wait on it, it hands us its result later.
                                     d.result = result
                                     d.paused += 1
                                     d._chainedTo = result
                                     cont = (d, (), _CONTINUE)
                                     result.callbacks.append((cont, cont))
+                                    failed = False
+                                    del cbs[:i]
                                     break
                             failed = isinstance(result, Failure)
                         else:
                             failed = False
                         d.result = result
-                    d._runningCallbacks = False
-                    if i == len(cbs):
-                        cbs.clear()
                     else:
-                        del cbs[:i]
-                if nxt is None:
-                    result = d.result
-                    if isinstance(result, Failure):
-                        _attachReporter(d, result)
+                        cbs.clear()
+                    d._runningCallbacks = False
+                if failed:
+                    _attachReporter(d, result)
             if nxt is not None:
                 if stack is None:
                     stack = [d]
