@@ -378,3 +378,37 @@ def test_many_coroutines_waiting_on_one_deferred_chain() -> None:
     b = ensureDeferred(work())
     d.callback("x")
     assert (_result(a), _result(b)) == ("x", None)
+
+
+def test_coroutine_returning_failure_fails_its_deferred() -> None:
+    """A coroutine that returns a Failure (at once or after waiting) fails its Deferred."""
+    waiting: Deferred[None] = Deferred()
+
+    async def atOnce() -> Failure:
+        return Failure(KeyError("at once"))
+
+    async def afterWaiting() -> Failure:
+        await waiting
+        return Failure(KeyError("later"))
+
+    assert _result(ensureDeferred(atOnce())).check(KeyError)
+    d = ensureDeferred(afterWaiting())
+    waiting.callback(None)
+    assert _result(d).getErrorMessage() == "'later'"
+
+
+def test_coroutine_deferred_repr_and_debug_info() -> None:
+    """The coroutine's Deferred has a readable repr and records creation in debug mode."""
+    from plait.defer import setDebugging
+
+    async def work() -> int:
+        return 1
+
+    setDebugging(True)
+    try:
+        d = ensureDeferred(work())
+    finally:
+        setDebugging(False)
+    assert "current result: 1" in repr(d)
+    with pytest.raises(Exception, match="test_coroutine_deferred_repr_and_debug_info"):
+        d.callback(2)

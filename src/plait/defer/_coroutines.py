@@ -8,7 +8,7 @@ from collections.abc import Callable, Coroutine, Generator
 from types import CoroutineType, GeneratorType
 from typing import Any, NoReturn, ParamSpec, TypeVar, overload
 
-from ._deferred import _PASS, Deferred, _detachReporter, fail, succeed
+from ._deferred import _PASS, _SPECIAL, Deferred, _DebugInfo, _detachReporter, fail, succeed
 from ._errors import CancelledError, NotACoroutineError
 from ._failure import Failure, _failureFromCaught
 
@@ -27,71 +27,9 @@ def returnValue(val: object) -> NoReturn:
     raise _DefGen_Return(val)
 
 
-class _CoroutineDeferred(Deferred[Any]):
-    """The Deferred of a running coroutine or generator, and the driver of that coroutine.
-
-    Being the result Deferred itself (rather than a separate runner holding one) saves an
-    object, a bound-method canceller and a reference cycle per coroutine.
-    """
-
-    __slots__ = ("_context", "_coro", "_outcome", "_waitingOn")
-
-    _context: contextvars.Context
-    _coro: Any
-    # After a cancellation, the Deferred the coroutine's outcome goes to.
-    _outcome: Deferred[Any] | None
-    _waitingOn: Deferred[Any] | None
-
-    def _step(self, value: Any, failed: bool) -> None:
-        coro = self._coro
-        run = self._context.run
-        while True:
-            try:
-                if failed:
-                    yielded = run(coro.throw, value.value.with_traceback(value.tb))
-                else:
-                    yielded = run(coro.send, value)
-            except StopIteration as e:
-                outcome = self._outcome
-                (self if outcome is None else outcome).callback(e.value)
-                return
-            except _DefGen_Return as e:
-                outcome = self._outcome
-                (self if outcome is None else outcome).callback(e.value)
-                return
-            except BaseException as e:
-                outcome = self._outcome
-                (self if outcome is None else outcome).errback(_failureFromCaught(e))
-                return
-            if not isinstance(yielded, Deferred):
-                if getattr(yielded, "_asyncio_future_blocking", None) is None:
-                    # inlineCallbacks: a plain value yielded comes straight back.
-                    value = yielded
-                    failed = False
-                    continue
-                yielded._asyncio_future_blocking = False
-                yielded = Deferred.fromFuture(yielded)
-            d = yielded
-            if d.called and not d.paused and not d._runningCallbacks and not d.callbacks:
-                # Already has a result: take it (as a callback returning None would).
-                value = d.result
-                d.result = None
-                failed = isinstance(value, Failure)
-                if failed:
-                    _detachReporter(d)
-                continue
-            self._waitingOn = d
-            side = (_resume, (self,), None)
-            d.callbacks.append((side, side))
-            if d.called and not d.paused:
-                d._runCallbacks()
-            return
-
-
-def _resume(result: object, runner: _CoroutineDeferred) -> None:
-    """The callback on an awaited Deferred: continue the coroutine; the result is consumed."""
-    runner._waitingOn = None
-    runner._step(result, isinstance(result, Failure))
+_SEND = 0
+_THROW = 1
+_YIELDED = 2
 
 
 def _cancelCoroutine(d: Deferred[Any], runner: _CoroutineDeferred | None = None) -> None:
@@ -110,10 +48,87 @@ def _handleCancel(failure: Failure, runner: _CoroutineDeferred) -> Deferred[Any]
     failure.trap(CancelledError)
     outcome: Deferred[Any] = Deferred(functools.partial(_cancelCoroutine, runner=runner))
     runner._outcome = outcome
-    waiting = runner._waitingOn
+    waiting = getattr(runner, "_waitingOn", None)
     if waiting is not None:
         waiting.cancel()
     return outcome
+
+
+class _CoroutineDeferred(Deferred[Any]):
+    """The Deferred of a running coroutine or generator, and the driver of that coroutine.
+
+    Being the result Deferred itself (rather than a separate runner holding one) saves an
+    object, a bound-method canceller and a reference cycle per coroutine.
+    """
+
+    __slots__ = ("_context", "_coro", "_outcome", "_waitingOn")
+
+    _context: contextvars.Context
+    _coro: Any
+    # Set only once cancelled: the Deferred the coroutine's eventual outcome goes to.
+    _outcome: Deferred[Any]
+    # Set while the coroutine waits on a Deferred (read when cancelling).
+    _waitingOn: Deferred[Any] | None
+    _canceller = staticmethod(_cancelCoroutine)  # shared by all: no per-coroutine store
+
+    def _target(self) -> Deferred[Any]:
+        # Our own Deferred, unless a cancellation already fired it (then its replacement).
+        return getattr(self, "_outcome", self) if self.called else self
+
+    def _step(self, value: Any, mode: int) -> None:
+        """Send ``value`` (mode _SEND), throw Failure ``value`` (_THROW), or handle the
+        already-yielded ``value`` (_YIELDED); repeat until the coroutine waits or ends."""
+        coro = self._coro
+        run = self._context.run
+        while True:
+            if mode == _YIELDED:
+                yielded = value
+            else:
+                try:
+                    if mode == _THROW:
+                        yielded = run(coro.throw, value.value.with_traceback(value.tb))
+                    else:
+                        yielded = run(coro.send, value)
+                except StopIteration as e:
+                    self._target().callback(e.value)
+                    return
+                except _DefGen_Return as e:
+                    self._target().callback(e.value)
+                    return
+                except BaseException as e:
+                    self._target().errback(_failureFromCaught(e))
+                    return
+            if not isinstance(yielded, Deferred):
+                if getattr(yielded, "_asyncio_future_blocking", None) is None:
+                    # inlineCallbacks: a plain value yielded comes straight back.
+                    value = yielded
+                    mode = _SEND
+                    continue
+                yielded._asyncio_future_blocking = False
+                yielded = Deferred.fromFuture(yielded)
+            d = yielded
+            if d.called and not d.paused and not d._runningCallbacks and not d.callbacks:
+                # Already has a result: take it (as a callback returning None would).
+                value = d.result
+                d.result = None
+                if isinstance(value, Failure):
+                    _detachReporter(d)
+                    mode = _THROW
+                else:
+                    mode = _SEND
+                continue
+            self._waitingOn = d
+            side = (_resume, (self,), None)
+            d.callbacks.append((side, side))
+            if d.called and not d.paused:
+                d._runCallbacks()
+            return
+
+
+def _resume(result: object, runner: _CoroutineDeferred) -> None:
+    """The callback on an awaited Deferred: continue the coroutine; the result is consumed."""
+    runner._waitingOn = None
+    runner._step(result, _THROW if isinstance(result, Failure) else _SEND)
 
 
 _COROUTINE_TYPES = (CoroutineType, GeneratorType, Coroutine, Generator)
@@ -127,12 +142,29 @@ def _start(coro: Any) -> _CoroutineDeferred:
     d.called = False
     d.paused = 0
     d._runningCallbacks = False
-    d._canceller = _cancelCoroutine
     d._coro = coro
-    d._context = _copyContext()
-    d._outcome = None
-    d._waitingOn = None
-    d._step(None, False)
+    context = d._context = _copyContext()
+    if Deferred.debug:
+        d._debugInfo = _DebugInfo()
+    # The first step, inlined: nobody can have added callbacks yet, so a coroutine that
+    # finishes at once just sets the result.
+    try:
+        yielded = context.run(coro.send, None)
+    except StopIteration as e:
+        value = e.value
+    except _DefGen_Return as e:
+        value = e.value
+    except BaseException as e:
+        d.errback(_failureFromCaught(e))
+        return d
+    else:
+        d._step(yielded, _YIELDED)
+        return d
+    if isinstance(value, _SPECIAL):
+        d.callback(value)  # a Failure goes down the errbacks; a Deferred is refused
+    else:
+        d.called = True
+        d.result = value
     return d
 
 
