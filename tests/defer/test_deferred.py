@@ -402,3 +402,51 @@ def test_fired_addCallback_raising_and_returning_deferreds() -> None:
     e.addCallback(lambda r: inner).addCallback(got.append)
     inner.callback("later")
     assert got == [ZeroDivisionError, "later"]
+
+
+def test_addCallbacks_without_errback_passes_failure_on() -> None:
+    """addCallbacks with no errback lets a failure through to later errbacks."""
+    d: Deferred[int] = Deferred()
+    got: list[Any] = []
+    d.addCallbacks(lambda r: got.append("cb"))
+    d.addErrback(lambda f: got.append(f.type))
+    d.errback(ValueError())
+    assert got == [ValueError]
+
+
+def test_callbacks_added_to_paused_fired_deferred_wait() -> None:
+    """Callbacks added to a fired but paused Deferred run only when it is unpaused."""
+    d = succeed(1)
+    d.pause()
+    seen, record = _recorder()
+    d.addCallback(record)
+    d.addErrback(lambda f: pytest.fail("no failure"))
+    d.addBoth(record)
+    assert seen == []
+    d.unpause()
+    assert seen == [1, 1]
+
+
+def test_generator_yielding_deferred_that_is_running_callbacks() -> None:
+    """A generator started from a callback that yields that same Deferred resumes after it."""
+    from collections.abc import Generator
+
+    from plait.defer import inlineCallbacks
+
+    d: Deferred[int] = Deferred()
+    out: list[Any] = []
+
+    @inlineCallbacks
+    def waiter() -> Generator[Any, Any, None]:
+        value = yield d
+        out.append(("resumed", value))
+
+    def cb(r: int) -> int:
+        waiter()
+        out.append(("cb", r))
+        return r + 1
+
+    d.addCallback(cb)
+    d.callback(1)
+    assert out == [("cb", 1), ("resumed", 2)]
+    assert d.result is None  # the generator consumed it
