@@ -188,3 +188,19 @@ def test_cancel_before_timeout_gives_CancelledError(fake_clock: FakeClock) -> No
     d.cancel()
     assert got[0].check(CancelledError) and not got[0].check(TimeoutError)
     assert fake_clock.calls == []
+
+
+def test_timeout_with_plait_testing_clock() -> None:
+    """addTimeout works with plait.testing.Clock (any IReactorTime) and cleans up after."""
+    from plait.testing import Clock
+
+    clock = Clock()
+    late: Deferred[int] = Deferred()
+    late.addTimeout(3, clock)
+    got = _failures(late)
+    clock.advance(3)
+    assert got[0].check(TimeoutError)
+    early: Deferred[int] = Deferred()
+    early.addTimeout(3, clock)
+    early.callback(1)
+    assert clock.getDelayedCalls() == []
