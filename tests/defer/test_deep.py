@@ -94,3 +94,15 @@ def test_coroutine_awaiting_many_fired_deferreds() -> None:
 
     d = ensureDeferred(many())
     assert d.result == DEPTH
+
+
+def test_deep_chainDeferred() -> None:
+    """chainDeferred DEPTH times passes the result along without recursion."""
+    ds: list[Deferred[int]] = [Deferred() for _ in range(DEPTH)]
+    for here, there in itertools.pairwise(ds):
+        here.chainDeferred(there)
+    got: list[int] = []
+    ds[-1].addCallback(got.append)
+    ds[0].callback(5)
+    assert got == [5]
+    assert ds[0].result is None

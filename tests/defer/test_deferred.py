@@ -450,3 +450,25 @@ def test_generator_yielding_deferred_that_is_running_callbacks() -> None:
     d.callback(1)
     assert out == [("cb", 1), ("resumed", 2)]
     assert d.result is None  # the generator consumed it
+
+
+def test_chainDeferred_to_fired_deferred_fails_source() -> None:
+    """Chaining into an already-fired Deferred is an AlreadyCalledError in the source chain."""
+    target = succeed(1)
+    source: Deferred[int] = Deferred()
+    got: list[Any] = []
+    source.chainDeferred(target)
+    source.addErrback(lambda f: got.append(f.type))
+    source.callback(2)
+    assert got == [AlreadyCalledError] and target.result == 1
+
+
+def test_chainDeferred_into_cancelled_deferred_is_suppressed() -> None:
+    """A late result chained into a Deferred cancelled without canceller is dropped once."""
+    target: Deferred[int] = Deferred()
+    target.addErrback(lambda f: None)
+    target.cancel()
+    source: Deferred[int] = Deferred()
+    source.chainDeferred(target)
+    source.callback(3)
+    assert source.result is None and target.result is None

@@ -35,6 +35,10 @@ _log = Logger(namespace="plait.defer")
 # in its callable slot, which is waiting on this one (see _runCallbacks).
 _CONTINUE: Any = object()
 
+# In the kwargs slot: the entry fires the Deferred in its callable slot with the result, as
+# chainDeferred asks, without recursing into that Deferred's own callback loop.
+_CHAIN: Any = object()
+
 # The side of an entry that does nothing (the result passes through unchanged).
 _PASS: tuple[Any, Any, Any] = (None, (), None)
 
@@ -445,7 +449,8 @@ class Deferred(Generic[_T]):
     def chainDeferred(self, d: Deferred[_T]) -> Deferred[None]:
         """Fire ``d`` with this Deferred's result (success or failure); this one gets ``None``."""
         d._chainedTo = self
-        self.callbacks.append(((d.callback, (), None), (d.errback, (), None)))
+        side = (d, (), _CHAIN)
+        self.callbacks.append((side, side))
         if self.called:
             self._runCallbacks()
         return cast("Deferred[None]", self)
@@ -542,6 +547,23 @@ class Deferred(Generic[_T]):
                                     # result and run it next (see the end of the loop).
                                     fn.result = result
                                     fn.paused -= 1
+                                    d.result = None
+                                    failed = False
+                                    nxt = fn
+                                    del cbs[:i]
+                                    break
+                                if kw is _CHAIN:
+                                    # As fn.callback(result), which returns None, but fn's
+                                    # callbacks run next in this loop instead of nested.
+                                    if fn.called:
+                                        fn._alreadyCalled()  # raises unless suppressed
+                                        d.result = result = None
+                                        failed = False
+                                        continue
+                                    fn.called = True
+                                    fn.result = result
+                                    if _debugging:
+                                        fn._recordInvoker()
                                     d.result = None
                                     failed = False
                                     nxt = fn
