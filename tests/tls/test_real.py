@@ -332,3 +332,35 @@ def test_string_errors(files: dict[str, str]) -> None:
         clientFromString(reactor, "tls:example.com")
     insecure = clientFromString(reactor, "tls:example.com:443:insecureNoVerify=1")
     assert insecure is not None
+
+
+class Silent(Protocol):
+    """Accepts and says nothing (a TLS client's handshake never completes)."""
+
+    def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
+        self.factory.lost.callback(True)  # type: ignore[attr-defined]
+
+
+def test_cancel_during_handshake(reactor: Any, ca: CA) -> None:
+    """Cancelling a tls: connect stuck in its handshake fails it and drops the connection."""
+    from plait.protocol import ConnectingCancelledError
+
+    silent = Factory.forProtocol(Silent)
+    silent.lost = Deferred()  # type: ignore[attr-defined]
+
+    async def main() -> Any:
+        port = reactor.listenTCP(0, silent, interface="127.0.0.1")
+        client = clientFromString(reactor, f"tls:127.0.0.1:{port.getHost().port}")
+        d = connectProtocol(client, Collector())
+        reactor.callLater(0.2, d.cancel)
+        try:
+            await d
+        except ConnectingCancelledError:
+            pass
+        else:
+            raise AssertionError("connected")
+        await silent.lost  # type: ignore[attr-defined]
+        await port.stopListening()
+        return True
+
+    assert runMain(reactor, main)
