@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: echo_epoll PORT [BACKLOG]\n");
         return 1;
     }
+    signal(SIGPIPE, SIG_IGN); /* a client gone mid-write is EPIPE, not the end of the server */
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
         rl.rlim_cur = rl.rlim_max;

@@ -18,6 +18,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,7 @@
 #define MAXMSG 65536
 
 static struct sockaddr_in target;
+#define WAIT_MS 10 /* epoll_wait timeout: the clock is checked at least this often */
 
 static double now(void) {
     struct timespec ts;
@@ -110,7 +112,7 @@ static int bulk(double seconds) {
             warm = 1;
         }
         struct epoll_event events[2];
-        int n = epoll_wait(ep, events, 2, 10);
+        int n = epoll_wait(ep, events, 2, WAIT_MS);
         if (n < 0 && errno != EINTR) die("epoll_wait");
         for (int i = 0; i < n; i++) {
             if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
@@ -231,7 +233,7 @@ static int pingpong(double seconds, int nconns, int size) {
             counted0 = messages;
             warm = 1;
         }
-        int n = epoll_wait(ep, events, 256, 10);
+        int n = epoll_wait(ep, events, 256, WAIT_MS);
         if (n < 0 && errno != EINTR) die("epoll_wait");
         for (int i = 0; i < n; i++) {
             struct conn *c = events[i].data.ptr;
@@ -301,7 +303,7 @@ static int connectMode(double seconds, int concurrency, int size) {
             counted0 = done;
             warm = 1;
         }
-        int n = epoll_wait(ep, events, 256, 10);
+        int n = epoll_wait(ep, events, 256, WAIT_MS);
         if (n < 0 && errno != EINTR) die("epoll_wait");
         for (int i = 0; i < n; i++) {
             struct conn *c = events[i].data.ptr;
@@ -376,6 +378,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     raiseFileLimit();
+    signal(SIGPIPE, SIG_IGN); /* a server gone mid-write is reported as EPIPE */
     target.sin_family = AF_INET;
     target.sin_port = htons(atoi(argv[3]));
     if (inet_pton(AF_INET, argv[2], &target.sin_addr) != 1) {
