@@ -103,7 +103,12 @@ def test_crash_skips_shutdown_and_can_rerun(reactor: PosixReactorBase) -> None:
     reactor.run(installSignalHandlers=False)
     assert events == []
     assert not reactor.running
-    reactor.callWhenRunning(lambda: events.append("again") or reactor.stop())
+
+    def again() -> None:
+        events.append("again")
+        reactor.stop()
+
+    reactor.callWhenRunning(again)
     runReactor(reactor)
     assert events == ["again", "shutdown"]
 

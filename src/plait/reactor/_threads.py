@@ -12,13 +12,13 @@ import itertools
 import queue
 import threading
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar, overload
 
 from ..defer import Deferred, Failure, maybeDeferred
 from ..log import Logger
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable
+    from collections.abc import Coroutine
 
 __all__ = [
     "ThreadPool",
@@ -255,12 +255,33 @@ def callMultipleInThread(
     reactor.callInThread(_runMultiple, list(tupleList))
 
 
+@overload
 def blockingCallFromThread(
     reactor: _ThreadingReactor,
-    f: Callable[_P, _T | Deferred[_T] | Awaitable[_T]],
+    f: Callable[_P, Deferred[_T]],
     *args: _P.args,
     **kwargs: _P.kwargs,
-) -> _T:
+) -> _T: ...
+
+
+@overload
+def blockingCallFromThread(
+    reactor: _ThreadingReactor,
+    f: Callable[_P, Coroutine[Any, Any, _T]],
+    *args: _P.args,
+    **kwargs: _P.kwargs,
+) -> _T: ...
+
+
+@overload
+def blockingCallFromThread(
+    reactor: _ThreadingReactor, f: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs
+) -> _T: ...
+
+
+def blockingCallFromThread(
+    reactor: _ThreadingReactor, f: Callable[..., Any], *args: Any, **kwargs: Any
+) -> Any:
     """From a non-loop thread: run ``f`` on the loop thread and wait for its result.
 
     ``f`` may return a Deferred (or a coroutine), which is waited for. An exception (or a
@@ -279,4 +300,4 @@ def blockingCallFromThread(
     result = box.get()
     if isinstance(result, Failure):
         result.raiseException()
-    return result  # type: ignore[return-value]
+    return result
