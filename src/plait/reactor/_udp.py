@@ -15,8 +15,12 @@ the ``DatagramProtocol``'s transport (``IUDPTransport``):
 - Connected UDP: ``connect(host, port)`` (an IP literal, else ``ValueError``) fixes the peer;
   the kernel's "port unreachable" (``ECONNREFUSED`` from a later ``recv``/``send``) calls
   ``protocol.connectionRefused()``.
-- ``stopListening()`` stops reading at once and returns a Deferred that fires once the socket
-  is closed and ``protocol.doStop()`` (hence ``stopProtocol``) has run.
+- ``stopListening()`` stops reading and closes the socket at once (the port number is free
+  on return); its Deferred fires on the next reactor iteration, after ``protocol.doStop()``
+  (hence ``stopProtocol``) has run. Reactor shutdown stops every port the same way.
+- Errors: binding raises ``CannotListenError``; a protocol exception in ``startProtocol``
+  propagates from ``listenUDP`` (the socket is closed); ``MulticastJoinError`` and
+  ``MessageLengthError`` are ``plait.protocol``'s.
 
 ``MulticastPort`` adds ``IMulticastTransport``: ``joinGroup``/``leaveGroup`` (Deferreds that
 fail with ``MulticastJoinError``), TTL, loopback mode and the outgoing interface.
