@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import itertools
 import sys
+from collections.abc import Generator
 from typing import Any
 
-from plait.defer import Deferred, ensureDeferred, succeed
+from plait.defer import Deferred, ensureDeferred, inlineCallbacks, succeed
 
 DEPTH = 10_000
 
@@ -106,3 +107,53 @@ def test_deep_chainDeferred() -> None:
     ds[0].callback(5)
     assert got == [5]
     assert ds[0].result is None
+
+
+def test_deep_chain_of_coroutines_awaiting_each_other() -> None:
+    """DEPTH coroutines, each awaiting the previous one's Deferred, unwind without recursion."""
+    leaf: Deferred[int] = Deferred()
+    last: Deferred[int] = leaf
+    for _ in range(DEPTH):
+
+        async def waiter(previous: Deferred[int] = last) -> int:
+            return (await previous) + 1
+
+        last = ensureDeferred(waiter())
+    leaf.callback(0)
+    got: list[int] = []
+    last.addCallback(got.append)
+    assert got == [DEPTH]
+
+
+def test_deep_chain_of_coroutines_failing() -> None:
+    """A failure thrown through DEPTH awaiting coroutines reaches the last one's Deferred."""
+    leaf: Deferred[int] = Deferred()
+    last: Deferred[int] = leaf
+    for _ in range(DEPTH):
+
+        async def waiter(previous: Deferred[int] = last) -> int:
+            return await previous
+
+        last = ensureDeferred(waiter())
+    leaf.errback(KeyError("leaf"))
+    caught: list[type] = []
+    last.addErrback(lambda f: caught.append(f.type))
+    assert caught == [KeyError]
+
+
+def test_deep_chain_of_inlineCallbacks_generators() -> None:
+    """DEPTH inlineCallbacks generators, each yielding the previous one's Deferred."""
+    leaf: Deferred[int] = Deferred()
+    last: Deferred[int] = leaf
+    for _ in range(DEPTH):
+
+        @inlineCallbacks
+        def waiter(previous: Deferred[int] = last) -> Generator[Any, Any, int]:
+            value = yield previous
+            return value + 1
+
+        last = waiter()
+    leaf.callback(0)
+    got: list[int] = []
+    last.addCallback(got.append)
+    assert got == [DEPTH]

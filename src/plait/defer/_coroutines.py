@@ -8,7 +8,7 @@ from collections.abc import Callable, Coroutine, Generator
 from types import CoroutineType, GeneratorType
 from typing import Any, NoReturn, ParamSpec, TypeVar, overload
 
-from ._deferred import _PASS, _SPECIAL, Deferred, _DebugInfo, _detachReporter, fail, succeed
+from ._deferred import _PASS, _SPECIAL, Deferred, _DebugInfo, _detachReporter, _Fire, fail, succeed
 from ._errors import CancelledError, NotACoroutineError
 from ._failure import Failure, _failureFromCaught
 
@@ -75,9 +75,13 @@ class _CoroutineDeferred(Deferred[Any]):
         # Our own Deferred, unless a cancellation already fired it (then its replacement).
         return getattr(self, "_outcome", self) if self.called else self
 
-    def _step(self, value: Any, mode: int) -> None:
+    def _step(self, value: Any, mode: int, fromLoop: bool = False) -> _Fire | None:
         """Send ``value`` (mode _SEND), throw Failure ``value`` (_THROW), or handle the
-        already-yielded ``value`` (_YIELDED); repeat until the coroutine waits or ends."""
+        already-yielded ``value`` (_YIELDED); repeat until the coroutine waits or ends.
+
+        ``fromLoop``: called by a Deferred's callback loop, which then fires our Deferred
+        itself when we return a _Fire (so await chains of any depth use constant stack).
+        """
         coro = self._coro
         run = self._context.run
         while True:
@@ -90,14 +94,11 @@ class _CoroutineDeferred(Deferred[Any]):
                     else:
                         yielded = run(coro.send, value)
                 except StopIteration as e:
-                    self._target().callback(e.value)
-                    return
+                    return self._finish(e.value, fromLoop)
                 except _DefGen_Return as e:
-                    self._target().callback(e.value)
-                    return
+                    return self._finish(e.value, fromLoop)
                 except BaseException as e:
-                    self._target().errback(_failureFromCaught(e))
-                    return
+                    return self._finish(_failureFromCaught(e), fromLoop)
             if not isinstance(yielded, Deferred):
                 if getattr(yielded, "_asyncio_future_blocking", None) is None:
                     # inlineCallbacks: a plain value yielded comes straight back.
@@ -122,13 +123,20 @@ class _CoroutineDeferred(Deferred[Any]):
             d.callbacks.append((side, side))
             if d.called and not d.paused:
                 d._runCallbacks()
-            return
+            return None
+
+    def _finish(self, value: Any, fromLoop: bool) -> _Fire | None:
+        target = self._target()
+        if fromLoop and not target.called and not isinstance(value, Deferred):
+            return _Fire(target, value)
+        target.callback(value)  # a Failure value runs the errbacks
+        return None
 
 
-def _resume(result: object, runner: _CoroutineDeferred) -> None:
+def _resume(result: object, runner: _CoroutineDeferred) -> _Fire | None:
     """The callback on an awaited Deferred: continue the coroutine; the result is consumed."""
     runner._waitingOn = None
-    runner._step(result, _THROW if isinstance(result, Failure) else _SEND)
+    return runner._step(result, _THROW if isinstance(result, Failure) else _SEND, True)
 
 
 _COROUTINE_TYPES = (CoroutineType, GeneratorType, Coroutine, Generator)

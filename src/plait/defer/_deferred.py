@@ -600,6 +600,17 @@ class Deferred(Generic[_T]):
                                     failed = False
                                     del cbs[:i]
                                     break
+                            elif result.__class__ is _Fire:
+                                target = result.target
+                                target.called = True
+                                target.result = result.value
+                                if _debugging:
+                                    target._recordInvoker()
+                                d.result = None
+                                failed = False
+                                nxt = target
+                                del cbs[:i]
+                                break
                             failed = isinstance(result, Failure)
                         else:
                             failed = False
@@ -714,7 +725,21 @@ class Deferred(Generic[_T]):
     __str__ = __repr__
 
 
-_SPECIAL = (Deferred, Failure)
+class _Fire:
+    """Returned by a callback to have the loop fire ``target`` with ``value`` next.
+
+    A finishing coroutine returns one from its resume callback: its own Deferred is then
+    fired by the loop already running instead of a nested one.
+    """
+
+    __slots__ = ("target", "value")
+
+    def __init__(self, target: Deferred[Any], value: object) -> None:
+        self.target = target
+        self.value = value
+
+
+_SPECIAL = (Deferred, Failure, _Fire)
 _newDeferred = object.__new__
 
 
