@@ -170,3 +170,11 @@ def test_cancel_race_cancels_all() -> None:
     f = _result(r)
     assert f.check(FailureGroup)
     assert all(x.check(CancelledError) for x in f.value.failures)
+
+
+def test_race_with_already_fired_member() -> None:
+    """A member that already succeeded wins at once; later members are cancelled and consumed."""
+    later: Deferred[int] = Deferred()
+    r = race([succeed(1), later, succeed(2)])
+    assert _result(r) == (0, 1)
+    assert later.called and later.result is None

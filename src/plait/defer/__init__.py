@@ -14,6 +14,10 @@ Where things are:
 - :class:`DeferredList`, :func:`gatherResults`, :func:`race` (``_list``).
 - :class:`DeferredLock`, :class:`DeferredSemaphore`, :class:`DeferredQueue` (``_sync``).
 
+Callbacks run in one iterative loop: chains of Deferreds returned from callbacks,
+``chainDeferred`` chains and coroutines awaiting each other's Deferreds may be any depth
+without ``RecursionError`` (starting nested coroutines is ordinary Python recursion).
+
 A Failure left unhandled in a Deferred that is garbage-collected is logged (namespace
 ``plait.defer``, "Unhandled error in Deferred:") and passed to ``sys.unraisablehook``.
 
