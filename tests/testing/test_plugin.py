@@ -313,3 +313,14 @@ def test_flush_outside_a_test_raises() -> None:
             _logged.flushLoggedErrors()
     finally:
         _logged._collectors.extend(saved)
+
+
+def test_events_still_reach_stdlib_logging(caplog: pytest.LogCaptureFixture) -> None:
+    """While the plugin observes plait.log, events still reach stdlib logging (caplog)."""
+    import logging
+
+    from plait.log import Logger
+
+    with caplog.at_level(logging.INFO, logger="plait.testing.probe"):
+        Logger("plait.testing.probe").info("hello {who}", who="you")
+    assert "hello you" in caplog.text
