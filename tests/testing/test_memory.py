@@ -73,12 +73,16 @@ def test_ssl_unix_udp_and_adoption_are_recorded() -> None:
     proto = DatagramProtocol()
     udp = reactor.listenUDP(53, proto)
     adopted = reactor.adoptStreamPort(7, socket.AF_INET, factory)
+    reactor.adoptDatagramPort(8, socket.AF_INET6, proto)
+    reactor.adoptStreamConnection(9, socket.AF_UNIX, factory)
     assert reactor.sslServers == [(443, factory, ctx, 50, "")]
     assert reactor.sslClients == [("h", 443, factory, ctx, 30, None)]
     assert reactor.unixServers == [("/tmp/sock", factory, 50, 0o666, 0)]
     assert reactor.unixClients == [("/tmp/sock", factory, 30, 0)]
     assert reactor.udpServers == [(53, proto, "", 8192)]
     assert reactor.adoptedPorts == [(7, socket.AF_INET, factory)]
+    assert reactor.adoptedDatagramPorts == [(8, socket.AF_INET6, proto, 8192)]
+    assert reactor.adoptedStreamConnections == [(9, socket.AF_UNIX, factory)]
     assert port.getHost() == UNIXAddress("/tmp/sock")
     assert conn.getDestination() == UNIXAddress("/tmp/sock")
     assert udp.getHost() == IPv4Address("UDP", "0.0.0.0", 53)

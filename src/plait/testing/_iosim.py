@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..defer import Failure
 from ..protocol import ConnectionAborted, ConnectionDone, ConnectionLost, IPv4Address
@@ -313,3 +313,10 @@ def connectedServerAndClient(
     client = clientClass()
     pump = connect(server, client, greet=greet, clock=clock)
     return client, server, pump
+
+
+if TYPE_CHECKING:
+    from ..protocol import IConsumer, IPushProducer, ITCPTransport
+
+    def _conforms(t: FakeTransport) -> tuple[ITCPTransport, IConsumer, IPushProducer]:
+        return (t, t, t)

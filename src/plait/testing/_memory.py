@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Callable
-from typing import Any, Literal, ParamSpec
+from typing import TYPE_CHECKING, Any, Literal, ParamSpec
 
 from ..defer import Deferred, fail, succeed
 from ..protocol import DNSLookupError, IPv4Address, IPv6Address, UNIXAddress
@@ -123,6 +123,7 @@ class MemoryReactor:
         self.sslClients: list[tuple[str, int, Any, Any, float, tuple[str, int] | None]] = []
         self.adoptedPorts: list[tuple[int, socket.AddressFamily, Any]] = []
         self.adoptedStreamConnections: list[tuple[int, socket.AddressFamily, Any]] = []
+        self.adoptedDatagramPorts: list[tuple[int, socket.AddressFamily, Any, int]] = []
         self.connectors: list[FakeConnector] = []
         self.ports: list[FakePort] = []
         self.readers: set[Any] = set()
@@ -304,6 +305,18 @@ class MemoryReactor:
         """Record the call in ``adoptedStreamConnections``."""
         self.adoptedStreamConnections.append((fileDescriptor, addressFamily, factory))
 
+    def adoptDatagramPort(
+        self,
+        fileDescriptor: int,
+        addressFamily: socket.AddressFamily,
+        protocol: Any,
+        maxPacketSize: int = 8192,
+    ) -> FakePort:
+        """Record the call in ``adoptedDatagramPorts``; returns a ``FakePort``."""
+        self.adoptedDatagramPorts.append((fileDescriptor, addressFamily, protocol, maxPacketSize))
+        host = "::" if addressFamily == socket.AF_INET6 else "0.0.0.0"
+        return self._port(_ipAddress("UDP", host, 0), protocol)
+
     # -- IReactorFDSet -----------------------------------------------------------------------
 
     def addReader(self, reader: Any) -> None:
@@ -348,3 +361,24 @@ class MemoryReactorClock(MemoryReactor, Clock):
     def iterate(self, delay: float = 0) -> None:
         """Run the calls that are due now."""
         self.advance(0)
+
+
+if TYPE_CHECKING:
+    # mypy checks here that the fake keeps up with the reactor interfaces.
+    from ..reactor import (
+        IReactorCore,
+        IReactorFDSet,
+        IReactorSocket,
+        IReactorTCP,
+        IReactorTime,
+        IReactorUDP,
+        IReactorUNIX,
+    )
+
+    def _conforms(
+        r: MemoryReactor, rc: MemoryReactorClock
+    ) -> tuple[IReactorCore, IReactorTCP, IReactorUNIX, IReactorUDP, IReactorFDSet, IReactorTime]:
+        return (r, r, r, r, r, rc)
+
+    def _adopts(r: MemoryReactor) -> IReactorSocket:
+        return r

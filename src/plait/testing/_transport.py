@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..defer import Failure
 from ..protocol import ConnectionDone, IPv4Address, IPv6Address, UNIXAddress
@@ -180,3 +180,10 @@ class StringTransportWithDisconnection(StringTransport):
             self.connected = False
             if self.protocol is not None:
                 self.protocol.connectionLost(Failure(ConnectionDone("Connection was closed.")))
+
+
+if TYPE_CHECKING:
+    from ..protocol import IConsumer, IPushProducer, ITCPTransport
+
+    def _conforms(t: StringTransport) -> tuple[ITCPTransport, IConsumer, IPushProducer]:
+        return (t, t, t)
