@@ -21,6 +21,8 @@ class Failure:
     ``Failure()`` with no arguments wraps the exception being handled (``except`` block) and
     raises :class:`NoCurrentExceptionError` outside one. ``Failure(exc)`` wraps ``exc`` with
     its ``__traceback__``; ``exc_type`` and ``exc_tb`` override the type and traceback.
+    ``Failure(SomeError)`` instantiates the class; anything else that is not an exception is a
+    ``TypeError``.
 
     The traceback object is kept (not pre-rendered), so re-raising the failure into a
     generator or coroutine (as ``inlineCallbacks``/``ensureDeferred`` do) extends the same
@@ -39,7 +41,10 @@ class Failure:
         exc_value: BaseException | builtins.type[BaseException] | None = None,
         exc_type: builtins.type[BaseException] | None = None,
         exc_tb: TracebackType | None = None,
+        captureVars: bool = False,
     ) -> None:
+        # captureVars is accepted for Twisted compatibility: the frames (with their locals)
+        # are kept anyway until cleanFailure().
         self._stack: traceback.StackSummary | None = None
         if exc_value is None:
             current = sys.exception()
