@@ -110,3 +110,14 @@ def test_reset_and_delay_use_fake_time() -> None:
     assert seen == []
     clock.advance(1)
     assert seen == ["x"]
+
+
+def test_documented_example_with_defer_later() -> None:
+    """The plait.testing docstring's Clock example works as written."""
+    import plait.task
+    from plait.testing import successResultOf
+
+    clock = Clock()
+    d = plait.task.deferLater(clock, 5, lambda: "done")
+    clock.advance(5)
+    assert successResultOf(d) == "done"
