@@ -715,7 +715,7 @@ class Deferred(Generic[_T]):
         return d
 
     def __repr__(self) -> str:
-        name = type(self).__name__
+        name = type(self).__name__.lstrip("_")  # _CoroutineDeferred shows as CoroutineDeferred
         if self.paused and isinstance(getattr(self, "result", None), Deferred):
             return f"<{name} at 0x{id(self):x} waiting on Deferred at 0x{id(self.result):x}>"
         if self.called:
