@@ -1,0 +1,445 @@
+"""Sans-IO framing machines: delimited lines (with raw mode), netstrings, length prefixes.
+
+Theory of operation
+-------------------
+Each machine owns one receive buffer, ``_buf``, and a read offset, ``_pos``: bytes before
+``_pos`` are consumed, bytes after it are not yet parsed. Consuming a message only moves
+``_pos``; nothing is copied except the message itself, so parsing a chunk holding a million
+messages is linear in its size (no ``buf = buf[n:]`` per message, which is quadratic).
+
+``feed(data)`` appends, choosing the cheapest linear way:
+
+- everything consumed: the new chunk *becomes* the buffer (no copy at all; the common case);
+- a short unconsumed tail (no longer than the new chunk): ``tail + data`` as ``bytes``, which
+  costs O(len(data)) amortised, and keeps slicing messages out of ``bytes`` cheap;
+- a long tail (a big message arriving in small chunks): a ``bytearray`` that grows in place,
+  amortised O(1) per byte; the consumed prefix is dropped only when it is over half the buffer.
+
+The line splitter also keeps ``_scan``, where the next delimiter search starts: after a failed
+search it moves to just before the end (a delimiter may be split across chunks), so bytes of a
+partial line are searched once, not once per chunk.
+
+Events are pulled one at a time (``nextEvent``, or lazily through the iterator that
+``receiveData`` returns), so a caller can change the machine between two events: switching the
+splitter to raw mode after a ``LineReceived`` makes the very next byte raw data.
+
+Every buffer is bounded: a line longer than ``maxLength`` is a ``LineTooLong`` event (the caller
+decides what to do: the adapters lose the connection), a length prefix over ``maxLength`` is a
+``LengthLimitExceeded`` event, and a bad or too-long netstring raises ``NetstringParseError``.
+The length-prefix and netstring machines stop after such an error: feeding them again raises
+``LocalProtocolError``.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from plait.wire._errors import LocalProtocolError, NetstringParseError
+
+__all__ = [
+    "LengthLimitExceeded",
+    "LengthPrefixedDecoder",
+    "LineReceived",
+    "LineSplitter",
+    "LineTooLong",
+    "NetstringDecoder",
+    "RawDataReceived",
+    "StringReceived",
+    "encodeLengthPrefixed",
+    "encodeNetstring",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class LineReceived:
+    """A complete line, without its delimiter."""
+
+    line: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class LineTooLong:
+    """A line (complete or not) exceeded ``maxLength``; ``data`` is everything that was buffered.
+
+    The splitter's buffer is empty afterwards; later data is parsed afresh.
+    """
+
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class RawDataReceived:
+    """Bytes received while in raw mode (everything buffered at the time)."""
+
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class StringReceived:
+    """One complete netstring or length-prefixed string, framing removed."""
+
+    string: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class LengthLimitExceeded:
+    """The peer announced a string of ``length`` bytes, over ``maxLength``; the decoder stops."""
+
+    length: int
+
+
+class _Buffer:
+    """A receive buffer with a read offset; see the module docstring for the growth rules."""
+
+    __slots__ = ("_buf", "_pos")
+
+    def __init__(self) -> None:
+        self._buf: bytes | bytearray = b""
+        self._pos = 0
+
+    def _append(self, data: bytes) -> int:
+        """Append ``data``; returns how far the unconsumed bytes moved left (for offsets)."""
+        buf = self._buf
+        pos = self._pos
+        tail = len(buf) - pos
+        if tail == 0:
+            self._buf = data if type(data) is bytes else bytes(data)
+        elif tail <= len(data):
+            self._buf = bytes(buf[pos:]) + data
+        elif type(buf) is bytes:
+            grown = bytearray(buf[pos:])
+            grown += data
+            self._buf = grown
+        else:
+            assert isinstance(buf, bytearray)
+            if pos > len(buf) // 2:
+                del buf[:pos]
+            else:
+                buf += data
+                return 0
+            buf += data
+        self._pos = 0
+        return pos
+
+    def _take(self, start: int, end: int) -> bytes:
+        buf = self._buf
+        if start == 0 and end == len(buf) and type(buf) is bytes:
+            return buf
+        return bytes(buf[start:end])
+
+    def _takeRest(self) -> bytes:
+        rest = self._take(self._pos, len(self._buf))
+        self._buf = b""
+        self._pos = 0
+        return rest
+
+    @property
+    def buffered(self) -> int:
+        """How many bytes are received but not yet parsed."""
+        return len(self._buf) - self._pos
+
+
+class LineSplitter(_Buffer):
+    """Splits a byte stream into lines ending in ``delimiter``, with a switchable raw mode.
+
+    In line mode each complete line is a ``LineReceived``; a line over ``maxLength`` bytes
+    (or a partial one that can no longer fit) is a ``LineTooLong``. In raw mode everything
+    buffered is one ``RawDataReceived``. ``setRawMode``/``setLineMode`` may be called between
+    any two events and apply from the next unconsumed byte.
+    """
+
+    __slots__ = ("_delimiter", "_raw", "_scan", "maxLength")
+
+    def __init__(self, delimiter: bytes = b"\r\n", maxLength: int = 16384) -> None:
+        super().__init__()
+        if not delimiter:
+            raise LocalProtocolError("the line delimiter must not be empty")
+        if maxLength < 0:
+            raise LocalProtocolError(f"maxLength must be >= 0, not {maxLength}")
+        self._delimiter = bytes(delimiter)
+        self.maxLength = maxLength
+        self._raw = False
+        self._scan = 0  # where the next delimiter search starts (>= _pos)
+
+    @property
+    def delimiter(self) -> bytes:
+        """The line delimiter; setting it restarts the search at the first unparsed byte."""
+        return self._delimiter
+
+    @delimiter.setter
+    def delimiter(self, value: bytes) -> None:
+        if not value:
+            raise LocalProtocolError("the line delimiter must not be empty")
+        self._delimiter = bytes(value)
+        self._scan = self._pos
+
+    @property
+    def rawMode(self) -> bool:
+        """True in raw mode."""
+        return self._raw
+
+    def setRawMode(self) -> None:
+        """From the next unconsumed byte on, deliver data as ``RawDataReceived``."""
+        self._raw = True
+
+    def setLineMode(self, extra: bytes = b"") -> None:
+        """From the next unconsumed byte on, split lines; ``extra`` is fed after the buffer."""
+        self._raw = False
+        self._scan = self._pos
+        if extra:
+            self.feed(extra)
+
+    def feed(self, data: bytes) -> None:
+        """Add received bytes; pull the events with ``nextEvent``/``nextLine``."""
+        if data:
+            self._scan -= self._append(data)
+
+    def receiveData(self, data: bytes) -> Iterator[LineReceived | LineTooLong | RawDataReceived]:
+        """Feed ``data`` and return a lazy iterator over the events it completes.
+
+        Lazy: a mode switch made between two events applies to the rest of the stream.
+        """
+        self.feed(data)
+        return self._events()
+
+    def _events(self) -> Iterator[LineReceived | LineTooLong | RawDataReceived]:
+        while (event := self.nextEvent()) is not None:
+            yield event
+
+    def clear(self) -> bytes:
+        """Drop and return everything buffered but not yet delivered."""
+        self._scan = 0
+        return self._takeRest()
+
+    def nextLine(self) -> bytes | None:
+        """The fast path: the next line if the next event is a ``LineReceived``, else None.
+
+        None means: more data is needed, or the next event is something else (raw data, a
+        too-long line); ``nextEvent`` tells which.
+        """
+        if self._raw:
+            return None
+        buf = self._buf
+        pos = self._pos
+        i = buf.find(self._delimiter, self._scan)
+        if i < 0 or i - pos > self.maxLength:
+            return None
+        self._pos = self._scan = i + len(self._delimiter)
+        if type(buf) is bytes:
+            return buf[pos:i]
+        return bytes(buf[pos:i])
+
+    def readLines(self) -> list[bytes]:
+        """All complete lines up to the first event that is not a line (line mode; C speed).
+
+        Same results as calling ``nextLine`` until it returns None, in one ``split``.
+        """
+        if self._raw:
+            return []
+        buf = self._buf
+        pos = self._pos
+        delimiter = self._delimiter
+        end = buf.rfind(delimiter, self._scan)
+        if end < pos:
+            return []
+        end += len(delimiter)
+        lines = bytes(buf[pos:end]).split(delimiter)
+        # The last piece is what follows the last delimiter split found scanning from the left:
+        # empty, unless the delimiter overlaps itself (b"aa" in b"aaa"); it stays unconsumed.
+        end -= len(lines.pop())
+        maxLength = self.maxLength
+        if lines and max(map(len, lines)) > maxLength:
+            for n, line in enumerate(lines):
+                if len(line) > maxLength:
+                    del lines[n:]
+                    break
+            end = pos + sum(map(len, lines)) + len(delimiter) * len(lines)
+        self._pos = self._scan = end
+        return lines
+
+    def nextEvent(self) -> LineReceived | LineTooLong | RawDataReceived | None:
+        """The next event, or None when more data is needed."""
+        buf = self._buf
+        pos = self._pos
+        if pos == len(buf):
+            return None
+        if self._raw:
+            self._scan = 0
+            return RawDataReceived(self._takeRest())
+        delimiter = self._delimiter
+        i = buf.find(delimiter, self._scan)
+        if i < 0:
+            if len(buf) - pos >= self.maxLength + len(delimiter):
+                self._scan = 0
+                return LineTooLong(self._takeRest())
+            self._scan = max(pos, len(buf) - len(delimiter) + 1)
+            return None
+        if i - pos > self.maxLength:
+            self._scan = 0
+            return LineTooLong(self._takeRest())
+        self._pos = self._scan = i + len(delimiter)
+        return LineReceived(self._take(pos, i))
+
+
+_PREFIX: Final = {1: struct.Struct("!B"), 2: struct.Struct("!H"), 4: struct.Struct("!I")}
+
+
+def encodeLengthPrefixed(data: bytes, prefixLength: Literal[1, 2, 4]) -> bytes:
+    """``data`` behind its big-endian length in ``prefixLength`` bytes.
+
+    Raises ``LocalProtocolError`` when ``data`` is too long for the prefix.
+    """
+    prefix = _PREFIX.get(prefixLength)
+    if prefix is None:
+        raise LocalProtocolError(f"prefixLength must be 1, 2 or 4, not {prefixLength!r}")
+    if len(data) >= 1 << (8 * prefixLength):
+        raise LocalProtocolError(
+            f"a {len(data)}-byte string does not fit a {prefixLength}-byte length prefix"
+        )
+    return prefix.pack(len(data)) + data
+
+
+def encodeNetstring(data: bytes) -> bytes:
+    """``data`` as a netstring: ``b'5:hello,'``."""
+    return b"%d:%s," % (len(data), data)
+
+
+class _Failing(_Buffer):
+    __slots__ = ("_failed",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._failed: str | None = None
+
+    def _checkUsable(self) -> None:
+        if self._failed is not None:
+            raise LocalProtocolError(f"the decoder stopped after an error: {self._failed}")
+
+    def feed(self, data: bytes) -> None:
+        """Add received bytes; raises ``LocalProtocolError`` after a peer error."""
+        self._checkUsable()
+        if data:
+            self._append(data)
+
+    def receiveData(self, data: bytes) -> Iterator[StringReceived | LengthLimitExceeded]:
+        """Feed ``data`` and return a lazy iterator over the events it completes."""
+        self.feed(data)
+        return self._events()
+
+    def _events(self) -> Iterator[StringReceived | LengthLimitExceeded]:
+        while (event := self.nextEvent()) is not None:
+            yield event
+
+    def nextEvent(self) -> StringReceived | LengthLimitExceeded | None:
+        raise NotImplementedError
+
+
+class LengthPrefixedDecoder(_Failing):
+    """Decodes strings framed by a big-endian unsigned length of 1, 2 or 4 bytes.
+
+    A prefix announcing more than ``maxLength`` bytes is a ``LengthLimitExceeded`` event,
+    after which the decoder stops (the stream cannot be resynchronised).
+    """
+
+    __slots__ = ("_prefix", "maxLength", "prefixLength")
+
+    def __init__(self, prefixLength: Literal[1, 2, 4], maxLength: int = 99999) -> None:
+        super().__init__()
+        prefix = _PREFIX.get(prefixLength)
+        if prefix is None:
+            raise LocalProtocolError(f"prefixLength must be 1, 2 or 4, not {prefixLength!r}")
+        self._prefix = prefix
+        self.prefixLength = prefixLength
+        self.maxLength = maxLength
+
+    def encode(self, data: bytes) -> bytes:
+        """``data`` framed for this decoder's peer; ``LocalProtocolError`` if it cannot fit."""
+        return encodeLengthPrefixed(data, self.prefixLength)
+
+    def nextEvent(self) -> StringReceived | LengthLimitExceeded | None:
+        """The next complete string, a ``LengthLimitExceeded``, or None for more data."""
+        if self._failed is not None:
+            return None
+        buf = self._buf
+        pos = self._pos
+        start = pos + self.prefixLength
+        if len(buf) < start:
+            return None
+        (length,) = self._prefix.unpack_from(buf, pos)
+        if length > self.maxLength:
+            self._failed = f"a {length}-byte string is over the limit of {self.maxLength}"
+            self._takeRest()
+            return LengthLimitExceeded(length)
+        end = start + length
+        if len(buf) < end:
+            return None
+        self._pos = end
+        return StringReceived(self._take(start, end))
+
+
+_DIGITS: Final = frozenset(b"0123456789")
+
+
+class NetstringDecoder(_Failing):
+    """Decodes netstrings (``b'5:hello,'``) of at most ``maxLength`` bytes.
+
+    Bad framing or an announced length over ``maxLength`` raises ``NetstringParseError``
+    from ``nextEvent``; the decoder stops there.
+    """
+
+    __slots__ = ("_length", "maxLength")
+
+    def __init__(self, maxLength: int = 99999) -> None:
+        super().__init__()
+        self.maxLength = maxLength
+        self._length = -1  # the length of the string being read, -1 while reading digits
+
+    def encode(self, data: bytes) -> bytes:
+        """``data`` as a netstring."""
+        return encodeNetstring(data)
+
+    def _fail(self, why: str) -> NetstringParseError:
+        self._failed = why
+        self._takeRest()
+        return NetstringParseError(why)
+
+    def nextEvent(self) -> StringReceived | None:
+        """The next complete string, or None for more data; raises ``NetstringParseError``."""
+        if self._failed is not None:
+            return None
+        buf = self._buf
+        pos = self._pos
+        length = self._length
+        if length < 0:
+            maxDigits = len(str(self.maxLength))
+            colon = buf.find(b":", pos, pos + maxDigits + 1)
+            if colon < 0:
+                head = bytes(buf[pos : pos + maxDigits + 1])
+                if not _DIGITS.issuperset(head):
+                    raise self._fail(f"bad netstring length {head!r}")
+                if len(head) > maxDigits:
+                    raise self._fail(f"netstring length {head!r}... is over {self.maxLength}")
+                return None
+            digits = bytes(buf[pos:colon])
+            if not digits or not _DIGITS.issuperset(digits):
+                raise self._fail(f"bad netstring length {digits!r}")
+            if len(digits) > 1 and digits[0] == 0x30:
+                raise self._fail(f"netstring length {digits!r} has a leading zero")
+            length = int(digits)
+            if length > self.maxLength:
+                raise self._fail(f"a {length}-byte netstring is over the limit of {self.maxLength}")
+            pos = self._pos = colon + 1
+            self._length = length
+        end = pos + length
+        if len(buf) <= end:
+            return None
+        if buf[end] != 0x2C:
+            raise self._fail(
+                f"netstring of length {length} ends in {bytes(buf[end : end + 1])!r}, not b','"
+            )
+        self._pos = end + 1
+        self._length = -1
+        return StringReceived(self._take(pos, end))
