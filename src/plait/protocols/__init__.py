@@ -13,11 +13,26 @@ transport and any protocol and indirect its events:
   ``plait.log``, for debugging.
 - ``IClock``: the ``seconds``/``callLater`` slice of ``IReactorTime`` the policies use.
 
+Framing (``plait.protocols.framing``, paper §7): ``LineReceiver`` (line mode / raw mode),
+``LineOnlyReceiver``, ``NetstringReceiver``, ``IntNStringReceiver`` and
+``Int8/16/32StringReceiver``, thin adapters over the ``plait.wire`` framing machines. Their
+errors are ``plait.wire``'s (``LocalProtocolError`` for a string too long to send); bad input
+from the peer is logged and loses the connection.
+
 Errors: the policies raise none of their own. A refused connection is ``buildProtocol``
 returning None (the transport closes it); a missing clock is a ``RuntimeError`` at connection
 time.
 """
 
+from plait.protocols._framing import (
+    Int8StringReceiver,
+    Int16StringReceiver,
+    Int32StringReceiver,
+    IntNStringReceiver,
+    LineOnlyReceiver,
+    LineReceiver,
+    NetstringReceiver,
+)
 from plait.protocols._policies import (
     IClock,
     LimitConnectionsByPeer,
@@ -32,10 +47,16 @@ from plait.protocols._policies import (
 )
 
 __all__ = [
-    # policies
     "IClock",
+    "Int8StringReceiver",
+    "Int16StringReceiver",
+    "Int32StringReceiver",
+    "IntNStringReceiver",
     "LimitConnectionsByPeer",
     "LimitTotalConnectionsFactory",
+    "LineOnlyReceiver",
+    "LineReceiver",
+    "NetstringReceiver",
     "ThrottlingFactory",
     "ThrottlingProtocol",
     "TimeoutFactory",
