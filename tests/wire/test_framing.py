@@ -396,3 +396,51 @@ def test_partial_line_fed_byte_by_byte_is_searched_once() -> None:
     event = s.nextEvent()
     assert isinstance(event, LineReceived)
     assert len(event.line) == 1 << 17
+
+
+def test_pending_tells_need_data_from_other_events() -> None:
+    """pending is False when only more data can help, True for raw data or a too-long line."""
+    s = LineSplitter(b"\r\n", maxLength=4)
+    assert not s.pending
+    s.feed(b"ab\r")
+    assert s.nextLine() is None and not s.pending
+    s.feed(b"\nxyz")
+    assert s.pending and s.nextLine() == b"ab"
+    assert s.nextLine() is None and not s.pending
+    s.feed(b"zzz")
+    assert s.nextLine() is None and s.pending
+    assert s.nextEvent() == LineTooLong(b"xyzzzz")
+    s.feed(b"r")
+    s.setRawMode()
+    assert s.pending and s.nextEvent() == RawDataReceived(b"r")
+
+
+def test_feeding_bytearrays_gives_bytes() -> None:
+    """Data fed as bytearray (or bytes into a bytearray buffer) still yields bytes lines."""
+    s = LineSplitter(b"\n")
+    s.feed(bytearray(b"abc"))
+    s.feed(b"d")
+    s.feed(b"e\nf")
+    line = s.nextLine()
+    assert line == b"abcde" and type(line) is bytes
+    t = LineSplitter(b"\n")
+    t.feed(b"x" * 100)
+    for _ in range(50):
+        t.feed(b"y")  # a long partial line grows a bytearray buffer
+    t.feed(b"\n")
+    (event,) = list(t.receiveData(b""))
+    assert event == LineReceived(b"x" * 100 + b"y" * 50)
+    assert type(event.line) is bytes  # type: ignore[union-attr]
+
+
+def test_next_string_fast_path() -> None:
+    """nextString returns strings, and None at a partial string or an over-limit prefix."""
+    d = LengthPrefixedDecoder(1, maxLength=3)
+    d.feed(b"\x02ab\x01")
+    assert d.nextString() == b"ab"
+    assert d.nextString() is None and d.nextEvent() is None
+    d.feed(b"c\x09")
+    assert d.nextString() == b"c"
+    assert d.nextString() is None
+    assert d.nextEvent() == LengthLimitExceeded(9)
+    assert d.nextString() is None

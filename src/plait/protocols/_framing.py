@@ -43,6 +43,15 @@ def _disconnecting(transport: object) -> bool:
     return bool(getattr(transport, "disconnecting", False))
 
 
+class _NeverDisconnecting:
+    """Stands in for a transport without a ``disconnecting`` attribute."""
+
+    disconnecting = False
+
+
+_NEVER_DISCONNECTING = _NeverDisconnecting()
+
+
 class _PauseableMixin:
     """``pauseProducing``/``resumeProducing``/``stopProducing`` as Twisted's line protocols.
 
@@ -84,6 +93,7 @@ class LineReceiver(_PauseableMixin, Protocol):
     delimiter: bytes = b"\r\n"
     MAX_LENGTH: int = 16384
     _splitter: LineSplitter | None = None
+    _splitterDelimiter: bytes | None = None
     _busyReceiving: bool = False
 
     @property
@@ -100,6 +110,7 @@ class LineReceiver(_PauseableMixin, Protocol):
             if splitter.delimiter != self.delimiter:
                 splitter.delimiter = self.delimiter
             splitter.maxLength = self.MAX_LENGTH
+        self._splitterDelimiter = self.delimiter
         return splitter
 
     def clearLineBuffer(self) -> bytes:
@@ -119,40 +130,46 @@ class LineReceiver(_PauseableMixin, Protocol):
 
     def dataReceived(self, data: bytes) -> Any:
         """Buffer ``data`` and deliver every line (or raw chunk) it completes."""
-        splitter = self._getSplitter()
+        splitter = self._splitter
+        if (
+            splitter is None
+            or self.delimiter is not self._splitterDelimiter
+            or splitter.maxLength != self.MAX_LENGTH
+        ):
+            splitter = self._getSplitter()
         splitter.feed(data)
         if self._busyReceiving:
             return None  # called from a callback (setLineMode(extra)): the running loop delivers
         self._busyReceiving = True
         try:
-            return self._deliver(splitter)
+            # The hot loop: one nextLine call, one lineReceived call and three attribute
+            # checks per line; everything else goes through nextEvent.
+            transport = self.transport
+            watched = transport if hasattr(transport, "disconnecting") else _NEVER_DISCONNECTING
+            nextLine = splitter.nextLine
+            while not self.paused:
+                line = nextLine()
+                if line is not None:
+                    why = self.lineReceived(line)
+                    if why or watched.disconnecting:
+                        return why
+                    continue
+                if not splitter.pending:
+                    return None
+                event = splitter.nextEvent()
+                if type(event) is LineReceived:  # the line's length limit changed meanwhile
+                    why = self.lineReceived(event.line)
+                    if why or watched.disconnecting:
+                        return why
+                elif type(event) is LineTooLong:
+                    return self.lineLengthExceeded(event.data)
+                elif type(event) is RawDataReceived:
+                    why = self.rawDataReceived(event.data)
+                    if why:
+                        return why
+            return None
         finally:
             self._busyReceiving = False
-
-    def _deliver(self, splitter: LineSplitter) -> Any:
-        nextLine = splitter.nextLine
-        transport = self.transport
-        while not self.paused:
-            line = nextLine()
-            if line is not None:
-                why = self.lineReceived(line)
-                if why or _disconnecting(transport):
-                    return why
-                continue
-            event = splitter.nextEvent()
-            if event is None:
-                return None
-            if type(event) is LineReceived:  # the line's length changed under nextLine
-                why = self.lineReceived(event.line)
-                if why or _disconnecting(transport):
-                    return why
-            elif type(event) is LineTooLong:
-                return self.lineLengthExceeded(event.data)
-            elif type(event) is RawDataReceived:
-                why = self.rawDataReceived(event.data)
-                if why:
-                    return why
-        return None
 
     def lineReceived(self, line: bytes) -> Any:
         """A line arrived (without its delimiter); override."""
@@ -302,14 +319,22 @@ class IntNStringReceiver(_PauseableMixin, Protocol):
             return None
         self._busyReceiving = True
         transport = self.transport
+        watched = transport if hasattr(transport, "disconnecting") else _NEVER_DISCONNECTING
+        nextString = decoder.nextString
         try:
             while not self.paused:
+                string = nextString()
+                if string is not None:
+                    self.stringReceived(string)
+                    if watched.disconnecting:
+                        return None
+                    continue
                 event = decoder.nextEvent()
                 if event is None:
                     return None
                 if type(event) is StringReceived:
                     self.stringReceived(event.string)
-                    if _disconnecting(transport):
+                    if watched.disconnecting:
                         return None
                 else:
                     assert type(event) is LengthLimitExceeded

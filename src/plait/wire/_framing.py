@@ -194,7 +194,15 @@ class LineSplitter(_Buffer):
 
     def feed(self, data: bytes) -> None:
         """Add received bytes; pull the events with ``nextEvent``/``nextLine``."""
-        if data:
+        buf = self._buf
+        # The two commonest cases inline (this runs once per read): all consumed, or a
+        # growing partial line.
+        if self._pos == len(buf) and type(data) is bytes:
+            self._buf = data
+            self._pos = self._scan = 0
+        elif type(buf) is bytearray and self._pos <= len(buf) // 2 and len(data) < len(buf):
+            buf += data
+        elif data:
             self._scan -= self._append(data)
 
     def receiveData(self, data: bytes) -> Iterator[LineReceived | LineTooLong | RawDataReceived]:
@@ -218,19 +226,38 @@ class LineSplitter(_Buffer):
         """The fast path: the next line if the next event is a ``LineReceived``, else None.
 
         None means: more data is needed, or the next event is something else (raw data, a
-        too-long line); ``nextEvent`` tells which.
+        too-long line); ``nextEvent`` tells which, and ``pending`` is False in the first case.
         """
         if self._raw:
             return None
         buf = self._buf
         pos = self._pos
-        i = buf.find(self._delimiter, self._scan)
-        if i < 0 or i - pos > self.maxLength:
+        delimiter = self._delimiter
+        i = buf.find(delimiter, self._scan)
+        if i < 0:
+            end = len(buf)
+            if end - pos < self.maxLength + len(delimiter):
+                scan = end - len(delimiter) + 1
+                self._scan = scan if scan > pos else pos
             return None
-        self._pos = self._scan = i + len(self._delimiter)
+        if i - pos > self.maxLength:
+            return None
+        self._pos = self._scan = i + len(delimiter)
         if type(buf) is bytes:
             return buf[pos:i]
         return bytes(buf[pos:i])
+
+    @property
+    def pending(self) -> bool:
+        """Whether ``nextEvent`` may return an event now (False: it needs more data)."""
+        buf = self._buf
+        pos = self._pos
+        if pos == len(buf):
+            return False
+        if self._raw:
+            return True
+        n = len(self._delimiter)
+        return self._scan + n <= len(buf) or len(buf) - pos >= self.maxLength + n
 
     def readLines(self) -> list[bytes]:
         """All complete lines up to the first event that is not a line (line mode; C speed).
@@ -358,6 +385,25 @@ class LengthPrefixedDecoder(_Failing):
     def encode(self, data: bytes) -> bytes:
         """``data`` framed for this decoder's peer; ``LocalProtocolError`` if it cannot fit."""
         return encodeLengthPrefixed(data, self.prefixLength)
+
+    def nextString(self) -> bytes | None:
+        """The fast path: the next string if the next event is a ``StringReceived``, else None.
+
+        None means more data is needed or the next event is a ``LengthLimitExceeded``;
+        ``nextEvent`` tells which.
+        """
+        buf = self._buf
+        pos = self._pos
+        start = pos + self.prefixLength
+        if len(buf) < start or self._failed is not None:
+            return None
+        end = start + self._prefix.unpack_from(buf, pos)[0]
+        if end - start > self.maxLength or len(buf) < end:
+            return None
+        self._pos = end
+        if type(buf) is bytes:
+            return buf[start:end]
+        return bytes(buf[start:end])
 
     def nextEvent(self) -> StringReceived | LengthLimitExceeded | None:
         """The next complete string, a ``LengthLimitExceeded``, or None for more data."""
