@@ -28,6 +28,7 @@ import pytest
 
 from plait.defer import Deferred, Failure
 from plait.reactor import reactorClassNamed, reactorNames
+from reactor.xvfb import qtReactorForTests, tkReactorForTests
 
 from ._tls import TLS
 
@@ -36,6 +37,9 @@ HARD_TIMEOUT = 10.0
 REACTOR_BACKENDS: dict[str, Callable[[], Any]] = {
     name: reactorClassNamed(name) for name in ("select", "poll", "epoll") if name in reactorNames()
 }
+# GUI loops: each factory skips (with the reason) where its toolkit or Xvfb is missing.
+REACTOR_BACKENDS["tk"] = tkReactorForTests
+REACTOR_BACKENDS["qt"] = qtReactorForTests
 
 
 class RunTimedOut(AssertionError):

@@ -3,7 +3,9 @@
 Backends (chosen at run time, all passing one conformance suite): ``EPollReactor`` (Linux,
 the default there), ``PollReactor``, ``SelectReactor``; ``defaultReactorClass()`` picks the
 best available and ``reactorClassNamed('select'|'poll'|'epoll')`` picks by name (also
-``'kqueue'`` on BSD/macOS: written to the same contract, never the default). Each is a
+``'kqueue'`` on BSD/macOS: written to the same contract, never the default). GUI loops:
+``TkReactor`` (Tk's ``mainloop``) and ``QtReactor`` (PySide6, the ``plait[qt]`` extra) run
+plait inside the toolkit's own loop (``reactorClassNamed('tk'|'qt')``). Each is a
 ``PosixReactorBase`` (descriptor bookkeeping, ``IReactorFDSet``) on ``ReactorBase`` (running,
 system event triggers, ``callLater``, threads, name resolution, signals). There is no global
 reactor: make one, ``run()`` it, and a stopped reactor is done (make a new one to run again).
@@ -78,6 +80,7 @@ from ._processoutput import (
     getProcessOutputAndValue,
     getProcessValue,
 )
+from ._qt import QtReactor
 from ._resolver import ComplexResolverSimplifier, GAIResolver, SimpleResolverComplexifier
 from ._select import SelectReactor
 from ._stdio import StandardIO
@@ -96,6 +99,7 @@ from ._time import (
     IReactorTime,
     TimerQueue,
 )
+from ._tk import TkReactor
 
 __all__ = [
     "AlreadyCalled",
@@ -131,6 +135,7 @@ __all__ = [
     "PollReactor",
     "PosixReactorBase",
     "Process",
+    "QtReactor",
     "ReactorAlreadyRunning",
     "ReactorBase",
     "ReactorNotRestartable",
@@ -140,6 +145,7 @@ __all__ = [
     "StandardIO",
     "ThreadPool",
     "TimerQueue",
+    "TkReactor",
     "UnexpectedErrorOutput",
     "blockingCallFromThread",
     "callMultipleInThread",

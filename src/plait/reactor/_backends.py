@@ -24,7 +24,8 @@ def reactorNames() -> list[str]:
 
 
 def reactorClassNamed(name: str) -> type[PosixReactorBase]:
-    """The reactor class for ``'select'``, ``'poll'``, ``'epoll'`` or ``'kqueue'``.
+    """The reactor class for ``'select'``, ``'poll'``, ``'epoll'`` or ``'kqueue'``; or a GUI
+    loop, ``'tk'`` or ``'qt'`` (by name only, never the default).
 
     Raises ``ValueError`` for an unknown name and ``NotImplementedError`` for a backend this
     platform lacks.
@@ -51,7 +52,16 @@ def reactorClassNamed(name: str) -> type[PosixReactorBase]:
         from ._select import SelectReactor
 
         return SelectReactor
-    raise ValueError(f"unknown reactor {name!r}: choose one of {reactorNames()}")
+    if name == "tk":
+        from ._tk import TkReactor
+
+        return TkReactor
+    if name == "qt":
+        from ._qt import QtReactor
+
+        return QtReactor
+    # GUI backends ('tk', 'qt') are chosen by name only: they need a toolkit (and a display).
+    raise ValueError(f"unknown reactor {name!r}: choose one of {[*reactorNames(), 'tk', 'qt']}")
 
 
 def defaultReactorClass() -> type[PosixReactorBase]:

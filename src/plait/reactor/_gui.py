@@ -1,0 +1,200 @@
+"""``GUIReactorBase``: a reactor whose waiting is done by a GUI toolkit's event loop (§3).
+
+The toolkit's loop is the only loop: plait registers each watched descriptor with the
+toolkit's own file-descriptor watcher and arms one toolkit timer for the earliest plait
+deadline, so the process sleeps in the toolkit until a descriptor is ready, a plait timer is
+due or the waker is poked (``callFromThread``, ``stop``). Nothing polls periodically.
+
+A subclass provides ``_setInterest`` (watch ``fd`` for a ``READ``/``WRITE`` mask, calling
+``_readReady(fd)``/``_writeReady(fd)``), ``_startGUITimer(delay)``/``_cancelGUITimer()``
+(one single-shot timer calling ``_runTimers``), ``_runGUILoop()`` and ``_quitGUILoop()``.
+
+Two ways to run, as with ``AsyncioReactor``:
+
+- ``reactor.run()`` runs the toolkit's loop until ``stop()`` has fired 'shutdown' and quits it;
+- the application runs the toolkit's loop itself: call ``reactor.startRunning()`` first;
+  ``stop()`` then fires 'shutdown' and releases the reactor's descriptors but leaves the
+  application's loop running (it belongs to the application).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from time import monotonic
+from typing import ParamSpec
+
+from ._posixbase import PosixReactorBase
+from ._time import DelayedCall, TimerQueue
+
+__all__ = ["GUIReactorBase"]
+
+_P = ParamSpec("_P")
+_INF = math.inf
+
+
+class _ArmingTimerQueue(TimerQueue):
+    """A ``TimerQueue`` that re-arms its reactor's timer when a call moves earlier."""
+
+    __slots__ = ("_reactor",)
+
+    def __init__(self, seconds: Callable[[], float], reactor: GUIReactorBase) -> None:
+        super().__init__(seconds)
+        self._reactor = reactor
+
+    def _move(self, call: DelayedCall, when: float) -> None:
+        super()._move(call, when)
+        if when < self._reactor._timerAt:
+            self._reactor._armTimer(when)
+
+
+class GUIReactorBase(PosixReactorBase):
+    """A reactor driven by a GUI toolkit's event loop (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._timerAt = _INF
+        self._inRun = False
+        super().__init__()
+        self._timers = _ArmingTimerQueue(monotonic, self)
+
+    # -- what a toolkit provides ---------------------------------------------------------------
+
+    def _startGUITimer(self, delay: float) -> None:
+        """Arm the toolkit's single-shot timer to call ``_runTimers`` in ``delay`` seconds."""
+        raise NotImplementedError
+
+    def _cancelGUITimer(self) -> None:
+        """Disarm the toolkit's timer (no error if it is not armed)."""
+        raise NotImplementedError
+
+    def _runGUILoop(self) -> None:
+        """Run the toolkit's loop until ``_quitGUILoop`` (or the toolkit ends it)."""
+        raise NotImplementedError
+
+    def _quitGUILoop(self) -> None:
+        """Make ``_runGUILoop`` return once the current callback is done."""
+        raise NotImplementedError
+
+    # -- dispatch (called by the toolkit) ------------------------------------------------------
+
+    def _readReady(self, fd: int) -> None:
+        selectable = self._readers.get(fd)
+        if selectable is not None:
+            try:
+                why = selectable.doRead()
+            except Exception:
+                self._readFailed(selectable)
+            else:
+                if why is not None:
+                    self._disconnectSelectable(selectable, why, True)
+        # The waker (and the signal pipe) land here: serve what they were poked for.
+        if self._threadCallQueue:
+            self._runThreadCalls()
+        if self._justStopped:
+            self._justStopped = False
+            self.fireSystemEvent("shutdown")
+
+    def _writeReady(self, fd: int) -> None:
+        selectable = self._writers.get(fd)
+        if selectable is None:
+            return
+        try:
+            why = selectable.doWrite()
+        except Exception:
+            self._writeFailed(selectable)
+            return
+        if why is not None:
+            self._disconnectSelectable(selectable, why, False)
+
+    # -- time ----------------------------------------------------------------------------------
+
+    def callLater(
+        self, delay: float, callable: Callable[_P, object], *args: _P.args, **kw: _P.kwargs
+    ) -> DelayedCall:
+        """Call ``callable(*args, **kw)`` in ``delay`` seconds; an exception from it is logged."""
+        call = self._timers.callLater(delay, callable, *args, **kw)
+        if call.time < self._timerAt:
+            self._armTimer(call.time)
+        return call
+
+    def _armTimer(self, when: float) -> None:
+        if not self._started:
+            return  # armed by startRunning
+        self._cancelGUITimer()
+        self._timerAt = when
+        self._startGUITimer(max(0.0, when - monotonic()))
+
+    def _runTimers(self) -> None:
+        self._timerAt = _INF
+        timers = self._timers
+        timers.runUntil(monotonic(), self._delayedCallFailed)
+        deadline = timers.nextDeadline()
+        if deadline is not None and deadline < self._timerAt and self._started:
+            self._armTimer(deadline)
+
+    def _disarmTimer(self) -> None:
+        self._cancelGUITimer()
+        self._timerAt = _INF
+
+    # -- running -------------------------------------------------------------------------------
+
+    def startRunning(self, installSignalHandlers: bool = True) -> None:
+        """Fire 'startup' and arm the timers; when the application runs the toolkit's loop
+        itself, this is all it takes to start (``run`` runs the loop for you)."""
+        super().startRunning(installSignalHandlers)
+        deadline = self._timers.nextDeadline()
+        if deadline is not None and self._started:
+            self._armTimer(deadline)
+
+    def run(self, installSignalHandlers: bool = True) -> None:
+        """Run the toolkit's loop until ``stop()`` has fired 'shutdown', then close the
+        reactor."""
+        self._inRun = True
+        try:
+            super().run(installSignalHandlers)
+        finally:
+            self._inRun = False
+
+    def mainLoop(self) -> None:
+        """Run the toolkit's loop until the reactor stops or crashes."""
+        while self._started:
+            self._runGUILoop()
+            if self._started and not self._guiAlive():
+                # The application ended the toolkit (its window was destroyed): stop plait
+                # too, serving 'shutdown' here since no toolkit loop is left to serve it.
+                if not self._stopped:
+                    self.stop()
+                self._justStopped = False
+                self.fireSystemEvent("shutdown")
+                if self._started:
+                    self.crash()
+
+    def _guiAlive(self) -> bool:
+        """Whether the toolkit's loop can still run (false once its main window is gone)."""
+        return True
+
+    def doIteration(self, timeout: float | None) -> None:
+        """Run the toolkit's loop once, waiting at most ``timeout`` seconds (``iterate``)."""
+        raise NotImplementedError
+
+    def crash(self) -> None:
+        """Leave the loop (if ``run`` is running it) without firing 'shutdown'."""
+        super().crash()
+        self._disarmTimer()
+        if self._inRun:
+            self._quitGUILoop()
+        elif self._startedBefore and not self._closed:
+            # The application runs the loop: release our descriptors once shutdown is done.
+            self._callSoonGUI(self._closeAttached)
+
+    def _callSoonGUI(self, f: Callable[[], object]) -> None:
+        """Call ``f`` from the toolkit's loop soon (after the current callback)."""
+        raise NotImplementedError
+
+    def _closeAttached(self) -> None:
+        if not self._started and not self._closed:
+            self.close()
+
+    def _closeBackend(self) -> None:
+        self._disarmTimer()
+        super()._closeBackend()
