@@ -438,3 +438,47 @@ def test_one_big_chunk_is_linear() -> None:
     small = _timeLines(100_000, 5)[2]  # the median: a lucky minimum would flatter the small run
     big = _timeLines(1_000_000, 2)[0]
     assert big / small < 15, (small, big)
+
+
+def test_clear_line_buffer_inside_line_received_returns_the_rest() -> None:
+    """clearLineBuffer from lineReceived returns exactly what follows the current line."""
+
+    class Clearer(Lines):
+        def lineReceived(self, line: bytes) -> None:
+            super().lineReceived(line)
+            if line == b"clear":
+                self.cleared = self.clearLineBuffer()
+
+    p = Clearer()
+    connected(p)
+    p.dataReceived(b"a\r\nclear\r\nb\r\nc\r\npartial")
+    assert p.events == [("line", b"a"), ("line", b"clear")]
+    assert p.cleared == b"b\r\nc\r\npartial"
+
+
+def test_exception_in_line_received_keeps_the_rest_buffered() -> None:
+    """An exception from lineReceived propagates; the lines after it are still delivered later."""
+
+    class Raiser(Lines):
+        def lineReceived(self, line: bytes) -> None:
+            super().lineReceived(line)
+            if line == b"boom":
+                raise ValueError("boom")
+
+    p = Raiser()
+    connected(p)
+    with pytest.raises(ValueError):
+        p.dataReceived(b"a\r\nboom\r\nb\r\nc\r\n")
+    p.dataReceived(b"")
+    assert p.events == [("line", b"a"), ("line", b"boom"), ("line", b"b"), ("line", b"c")]
+
+
+def test_many_mode_switches_in_one_big_chunk() -> None:
+    """10k raw-mode round trips in one chunk are all delivered, in order."""
+    p = Lines()
+    connected(p)
+    p.dataReceived(b"".join(b"raw 3\r\n%03d" % (n % 1000) for n in range(10_000)) + b"end\r\n")
+    raws = [data for kind, data in p.events if kind == "raw"]
+    assert len(raws) == 10_000
+    assert raws[:3] == [b"000", b"001", b"002"]
+    assert p.events[-1] == ("line", b"end")

@@ -444,3 +444,80 @@ def test_next_string_fast_path() -> None:
     assert d.nextString() is None
     assert d.nextEvent() == LengthLimitExceeded(9)
     assert d.nextString() is None
+
+
+def _httpishBatched(pieces: list[bytes]) -> list[object]:
+    """_httpish driven through takeLines, as LineReceiver drives it."""
+    s = LineSplitter(b"\n", maxLength=50)
+    out: list[object] = []
+    want = 0
+    for piece in pieces:
+        s.feed(piece)
+        while True:
+            got = False
+            for line in s.takeLines():
+                got = True
+                out.append(LineReceived(line))
+                if line.startswith(b"raw "):
+                    want = int(line[4:])
+                    if want:
+                        s.setRawMode()  # settles the batch: the rest is raw
+            if got:
+                continue
+            event = s.nextEvent()
+            if event is None:
+                break
+            if isinstance(event, RawDataReceived):
+                body, extra = event.data[:want], event.data[want:]
+                want -= len(body)
+                out.append(("body", body))
+                if not want:
+                    s.setLineMode(extra)
+            else:
+                out.append(event)
+    return out
+
+
+@given(_lineStream, st.lists(st.integers(0, 2000), max_size=30))
+def test_take_lines_batches_agree_with_next_event(stream: bytes, cuts: list[int]) -> None:
+    """Batched delivery with mode switches inside a batch gives the same events."""
+    pieces = list(chunks(stream, cuts))
+    assert _httpishBatched(pieces) == _httpish(pieces)
+
+
+def test_settle_returns_undelivered_lines_to_the_buffer() -> None:
+    """Stopping after 2 lines of a batch leaves the rest buffered, byte for byte."""
+    s = LineSplitter(b"\n")
+    s.feed(b"a\nbb\nccc\ndddd")
+    it = s.takeLines()
+    assert [next(it), next(it)] == [b"a", b"bb"]
+    assert s.buffered == len(b"ccc\ndddd")  # any call settles first
+    assert list(it) == []  # the batch iterator stopped
+    assert s.clear() == b"ccc\ndddd"
+
+
+def test_settle_after_a_fully_used_batch_grows_the_window() -> None:
+    """A batch used up doubles the window; one cut short drops it back (bounded re-splitting)."""
+    s = LineSplitter(b"\n")
+    s.feed(b"x\n" * 10_000)
+    sizes = []
+    for _ in range(4):
+        sizes.append(len(list(s.takeLines())))
+    assert sizes == sorted(sizes) and sizes[-1] > sizes[0]
+    it = s.takeLines()
+    next(it)
+    s.settle()
+    assert len(list(s.takeLines())) <= sizes[0]
+
+
+def test_take_lines_long_line_and_too_long() -> None:
+    """A line longer than the window comes alone; a too-long one is left for nextEvent."""
+    s = LineSplitter(b"\n", maxLength=100_000)
+    s.feed(b"y" * 5000 + b"\nz\n")
+    assert list(s.takeLines()) == [b"y" * 5000]
+    assert list(s.takeLines()) == [b"z"]
+    t = LineSplitter(b"\n", maxLength=3)
+    t.feed(b"ok\ntoolong\nok\n")
+    assert list(t.takeLines()) == [b"ok"]
+    assert list(t.takeLines()) == []
+    assert t.nextEvent() == LineTooLong(b"toolong\nok\n")

@@ -142,17 +142,22 @@ class LineReceiver(_PauseableMixin, Protocol):
             return None  # called from a callback (setLineMode(extra)): the running loop delivers
         self._busyReceiving = True
         try:
-            # The hot loop: one nextLine call, one lineReceived call and three attribute
-            # checks per line; everything else goes through nextEvent.
+            # The hot loop: lines come in batches split in one go (takeLines); per line one
+            # lineReceived call and three attribute checks. A mode switch (or clear, or feed)
+            # made inside lineReceived settles the batch in the splitter, which stops the
+            # for loop after that line; stopping for our own reasons settles it here.
             transport = self.transport
             watched = transport if hasattr(transport, "disconnecting") else _NEVER_DISCONNECTING
-            nextLine = splitter.nextLine
+            takeLines = splitter.takeLines
             while not self.paused:
-                line = nextLine()
-                if line is not None:
+                got = False
+                for line in takeLines():
+                    got = True
                     why = self.lineReceived(line)
-                    if why or watched.disconnecting:
+                    if why or watched.disconnecting or self.paused:
+                        splitter.settle()
                         return why
+                if got:
                     continue
                 if not splitter.pending:
                     return None
@@ -214,12 +219,13 @@ class LineOnlyReceiver(Protocol):
             splitter = self._splitter = LineSplitter(self.delimiter, self.MAX_LENGTH)
         splitter.feed(data)
         transport = self.transport
+        watched: Any = transport if hasattr(transport, "disconnecting") else _NEVER_DISCONNECTING
         lineReceived = self.lineReceived
         for line in splitter.readLines():
-            if _disconnecting(transport):
+            if watched.disconnecting:
                 return None
             lineReceived(line)
-        if _disconnecting(transport):
+        if watched.disconnecting:
             return None
         event = splitter.nextEvent()
         if type(event) is LineTooLong:

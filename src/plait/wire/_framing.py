@@ -19,6 +19,15 @@ The line splitter also keeps ``_scan``, where the next delimiter search starts: 
 search it moves to just before the end (a delimiter may be split across chunks), so bytes of a
 partial line are searched once, not once per chunk.
 
+``takeLines`` is the bulk path: it splits up to a window of bytes into lines with one
+``bytes.split`` and hands them out through an iterator, moving ``_pos`` past all of them at
+once. Any other call made while lines are left in that iterator (a mode switch from inside a
+callback, say) first *settles* the batch: it counts the lines not yet handed out
+(``length_hint`` of the iterator), moves ``_pos`` back over them, and empties the list so the
+iterator stops. The window doubles (up to 64 KiB) after each batch used up and drops to 512
+bytes after one settled early, so re-splitting after a settle costs at most about as much as
+the lines delivered since the previous one: still linear.
+
 Events are pulled one at a time (``nextEvent``, or lazily through the iterator that
 ``receiveData`` returns), so a caller can change the machine between two events: switching the
 splitter to raw mode after a ``LineReceived`` makes the very next byte raw data.
@@ -32,6 +41,7 @@ The length-prefix and netstring machines stop after such an error: feeding them 
 
 from __future__ import annotations
 
+import operator
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -89,6 +99,10 @@ class LengthLimitExceeded:
     """The peer announced a string of ``length`` bytes, over ``maxLength``; the decoder stops."""
 
     length: int
+
+
+_MIN_WINDOW: Final = 512  # bytes: the first takeLines batch after a settle
+_MAX_WINDOW: Final = 1 << 16
 
 
 class _Buffer:
@@ -151,7 +165,7 @@ class LineSplitter(_Buffer):
     any two events and apply from the next unconsumed byte.
     """
 
-    __slots__ = ("_delimiter", "_raw", "_scan", "maxLength")
+    __slots__ = ("_batch", "_batchIter", "_delimiter", "_raw", "_scan", "_window", "maxLength")
 
     def __init__(self, delimiter: bytes = b"\r\n", maxLength: int = 16384) -> None:
         super().__init__()
@@ -163,6 +177,10 @@ class LineSplitter(_Buffer):
         self.maxLength = maxLength
         self._raw = False
         self._scan = 0  # where the next delimiter search starts (>= _pos)
+        # The last takeLines batch (None once settled) and the iterator handed out for it.
+        self._batch: list[bytes] | None = None
+        self._batchIter: Iterator[bytes] = iter(())
+        self._window = _MIN_WINDOW
 
     @property
     def delimiter(self) -> bytes:
@@ -171,6 +189,8 @@ class LineSplitter(_Buffer):
 
     @delimiter.setter
     def delimiter(self, value: bytes) -> None:
+        if self._batch is not None:
+            self.settle()
         if not value:
             raise LocalProtocolError("the line delimiter must not be empty")
         self._delimiter = bytes(value)
@@ -183,10 +203,14 @@ class LineSplitter(_Buffer):
 
     def setRawMode(self) -> None:
         """From the next unconsumed byte on, deliver data as ``RawDataReceived``."""
+        if self._batch is not None:
+            self.settle()
         self._raw = True
 
     def setLineMode(self, extra: bytes = b"") -> None:
         """From the next unconsumed byte on, split lines; ``extra`` is fed after the buffer."""
+        if self._batch is not None:
+            self.settle()
         self._raw = False
         self._scan = self._pos
         if extra:
@@ -194,6 +218,8 @@ class LineSplitter(_Buffer):
 
     def feed(self, data: bytes) -> None:
         """Add received bytes; pull the events with ``nextEvent``/``nextLine``."""
+        if self._batch is not None:
+            self.settle()
         buf = self._buf
         # The two commonest cases inline (this runs once per read): all consumed, or a
         # growing partial line.
@@ -219,8 +245,75 @@ class LineSplitter(_Buffer):
 
     def clear(self) -> bytes:
         """Drop and return everything buffered but not yet delivered."""
+        if self._batch is not None:
+            self.settle()
         self._scan = 0
         return self._takeRest()
+
+    @property
+    def buffered(self) -> int:
+        """How many bytes are received but not yet delivered."""
+        if self._batch is not None:
+            self.settle()
+        return len(self._buf) - self._pos
+
+    def takeLines(self) -> Iterator[bytes]:
+        """The fastest path: an iterator over the next complete lines, split in one go.
+
+        The lines count as delivered as the iterator hands them out. Calling any other method
+        of the splitter (a mode switch, ``feed``, ``clear``...) while lines are left in it
+        settles the batch: the lines not yet handed out go back to the buffer and the
+        iterator stops, so a change made after line k applies from the byte after line k.
+        Call ``settle()`` when you stop iterating early for your own reasons. Empty when the
+        next event is not a line (``nextEvent`` tells what it is).
+
+        Batches are cut from a window that doubles after each batch used up and shrinks
+        back when one is settled early, so the lines split for nothing stay a bounded
+        fraction of the lines delivered: the whole parse stays linear.
+        """
+        if self._batch is not None:
+            self.settle()
+        if self._raw:
+            return iter(())
+        buf = self._buf
+        pos = self._pos
+        delimiter = self._delimiter
+        n = len(delimiter)
+        end = buf.rfind(delimiter, self._scan, pos + self._window + n)
+        if end < 0:  # no line ends in the window: one (long) line at most
+            line = self.nextLine()
+            return iter(()) if line is None else iter((line,))
+        end += n
+        lines = (buf[pos:end] if type(buf) is bytes else bytes(buf[pos:end])).split(delimiter)
+        end -= len(lines.pop())  # non-empty only for a self-overlapping delimiter
+        maxLength = self.maxLength
+        if lines and max(map(len, lines)) > maxLength:
+            for k, line in enumerate(lines):
+                if len(line) > maxLength:
+                    del lines[k:]
+                    break
+            end = pos + sum(map(len, lines)) + n * len(lines)
+        if not lines:
+            return iter(())
+        self._pos = self._scan = end
+        self._batch = lines
+        self._batchIter = it = iter(lines)
+        return it
+
+    def settle(self) -> None:
+        """Return the lines of the last ``takeLines`` batch not yet handed out to the buffer."""
+        lines = self._batch
+        if lines is None:
+            return
+        self._batch = None
+        left = operator.length_hint(self._batchIter)
+        if left:
+            self._pos -= sum(map(len, lines[-left:])) + left * len(self._delimiter)
+            self._scan = self._pos
+            lines.clear()  # the iterator handed out stops here
+            self._window = _MIN_WINDOW
+        elif self._window < _MAX_WINDOW:
+            self._window *= 2
 
     def nextLine(self) -> bytes | None:
         """The fast path: the next line if the next event is a ``LineReceived``, else None.
@@ -228,6 +321,8 @@ class LineSplitter(_Buffer):
         None means: more data is needed, or the next event is something else (raw data, a
         too-long line); ``nextEvent`` tells which, and ``pending`` is False in the first case.
         """
+        if self._batch is not None:
+            self.settle()
         if self._raw:
             return None
         buf = self._buf
@@ -250,6 +345,8 @@ class LineSplitter(_Buffer):
     @property
     def pending(self) -> bool:
         """Whether ``nextEvent`` may return an event now (False: it needs more data)."""
+        if self._batch is not None:
+            self.settle()
         buf = self._buf
         pos = self._pos
         if pos == len(buf):
@@ -264,6 +361,8 @@ class LineSplitter(_Buffer):
 
         Same results as calling ``nextLine`` until it returns None, in one ``split``.
         """
+        if self._batch is not None:
+            self.settle()
         if self._raw:
             return []
         buf = self._buf
@@ -289,6 +388,8 @@ class LineSplitter(_Buffer):
 
     def nextEvent(self) -> LineReceived | LineTooLong | RawDataReceived | None:
         """The next event, or None when more data is needed."""
+        if self._batch is not None:
+            self.settle()
         buf = self._buf
         pos = self._pos
         if pos == len(buf):
