@@ -38,6 +38,18 @@ def root() -> Iterator[Any]:
         pass  # the test destroyed it
 
 
+class _PerDescriptorTkReactor(TkReactor):
+    """The portable mode: one Tcl file handler per descriptor (no epoll set)."""
+
+    nestEpoll = False
+
+
+@pytest.fixture(params=["epoll-set", "per-fd"])
+def tkClass(request: pytest.FixtureRequest) -> type[TkReactor]:
+    """TkReactor in both watching modes."""
+    return TkReactor if request.param == "epoll-set" else _PerDescriptorTkReactor
+
+
 class _Echo(Protocol):
     def dataReceived(self, data: bytes) -> None:
         assert self.transport is not None
@@ -81,9 +93,9 @@ def test_registry_name() -> None:
     assert reactorClassNamed("tk") is TkReactor
 
 
-def test_run_drives_tk_and_stop_quits_mainloop(root: Any) -> None:
+def test_run_drives_tk_and_stop_quits_mainloop(root: Any, tkClass: type[TkReactor]) -> None:
     """reactor.run() runs root.mainloop(): Tk's after() callbacks and plait timers both fire."""
-    reactor = TkReactor(root)
+    reactor = tkClass(root)
     seen: list[str] = []
     root.after(20, seen.append, "tk")
     reactor.callLater(0.05, seen.append, "plait")
@@ -95,9 +107,9 @@ def test_run_drives_tk_and_stop_quits_mainloop(root: Any) -> None:
     assert root.winfo_exists()  # the application's window is left alone
 
 
-def test_tcp_echo_through_reactor_run(root: Any) -> None:
+def test_tcp_echo_through_reactor_run(root: Any, tkClass: type[TkReactor]) -> None:
     """A 1 MiB TCP echo round trip completes on the Tk loop."""
-    reactor = TkReactor(root)
+    reactor = tkClass(root)
     payload = bytes(range(256)) * 4096
     d = _echoRoundTrip(reactor, payload)
     got: list[bytes] = []
@@ -109,9 +121,9 @@ def test_tcp_echo_through_reactor_run(root: Any) -> None:
     guard.cancel()
 
 
-def test_application_mainloop_drives_plait(root: Any) -> None:
+def test_application_mainloop_drives_plait(root: Any, tkClass: type[TkReactor]) -> None:
     """After startRunning(), the application's own root.mainloop() serves plait's TCP."""
-    reactor = TkReactor(root)
+    reactor = tkClass(root)
     reactor.startRunning(installSignalHandlers=False)
     got: list[bytes] = []
     d = _echoRoundTrip(reactor, b"ping from tk")
@@ -127,9 +139,9 @@ def test_application_mainloop_drives_plait(root: Any) -> None:
         reactor.stop()
 
 
-def test_idle_loop_does_not_poll(root: Any) -> None:
+def test_idle_loop_does_not_poll(root: Any, tkClass: type[TkReactor]) -> None:
     """Idle for 1 s with a plait timer pending, Tk handles at most a few events, no polling."""
-    reactor = TkReactor(root)
+    reactor = tkClass(root)
     reactor.startRunning(installSignalHandlers=False)
     root.update()
     done: list[bool] = []
@@ -149,9 +161,9 @@ def test_idle_loop_does_not_poll(root: Any) -> None:
     assert cpu < 0.1, f"{cpu:.3f} s of CPU in 1 s of idling"
 
 
-def test_call_from_thread_wakes_tk(root: Any) -> None:
+def test_call_from_thread_wakes_tk(root: Any, tkClass: type[TkReactor]) -> None:
     """callFromThread from another thread runs on the Tk loop within milliseconds."""
-    reactor = TkReactor(root)
+    reactor = tkClass(root)
     seen: list[tuple[int, float]] = []
     sentAt: list[float] = []
 
@@ -173,9 +185,9 @@ def test_call_from_thread_wakes_tk(root: Any) -> None:
     assert at - sentAt[0] < 0.1
 
 
-def test_timer_moved_earlier_rearms(root: Any) -> None:
+def test_timer_moved_earlier_rearms(root: Any, tkClass: type[TkReactor]) -> None:
     """A DelayedCall reset to an earlier time fires at the new time, not the old one."""
-    reactor = TkReactor(root)
+    reactor = tkClass(root)
     fired: list[float] = []
     call = reactor.callLater(30, lambda: fired.append(time.monotonic()))
     reactor.callWhenRunning(call.reset, 0.05)
@@ -188,9 +200,9 @@ def test_timer_moved_earlier_rearms(root: Any) -> None:
     guard.cancel()
 
 
-def test_destroying_the_window_ends_run(root: Any) -> None:
+def test_destroying_the_window_ends_run(root: Any, tkClass: type[TkReactor]) -> None:
     """Destroying the root window ends reactor.run() with 'shutdown' fired."""
-    reactor = TkReactor(root)
+    reactor = tkClass(root)
     shutdown: list[bool] = []
     reactor.addSystemEventTrigger("before", "shutdown", shutdown.append, True)
     root.after(50, root.destroy)
@@ -202,8 +214,8 @@ def test_destroying_the_window_ends_run(root: Any) -> None:
 
 
 def test_descriptor_beyond_fd_setsize_is_refused(root: Any) -> None:
-    """A descriptor Tcl's select() notifier cannot watch raises instead of aborting."""
-    reactor = TkReactor(root)
+    """Per-fd mode: a descriptor Tcl's select() notifier cannot watch raises, not aborts."""
+    reactor = _PerDescriptorTkReactor(root)
 
     class Far:
         def fileno(self) -> int:
@@ -214,7 +226,7 @@ def test_descriptor_beyond_fd_setsize_is_refused(root: Any) -> None:
     reactor.close()
 
 
-def test_example_tk_echo_client(root: Any) -> None:
+def test_example_tk_echo_client(root: Any, tkClass: type[TkReactor]) -> None:
     """examples/tk_echo_client.py: invoking Send shows the server's echo in the label."""
     spec = importlib.util.spec_from_file_location("tk_echo_client", EXAMPLES / "tk_echo_client.py")
     assert spec is not None and spec.loader is not None
@@ -224,7 +236,7 @@ def test_example_tk_echo_client(root: Any) -> None:
         spec.loader.exec_module(module)
     finally:
         del sys.modules["tk_echo_client"]
-    reactor = TkReactor(root)
+    reactor = tkClass(root)
     port = reactor.listenTCP(0, Factory.forProtocol(_Echo), interface="127.0.0.1")
     window = module.EchoClientWindow(reactor, root, "127.0.0.1", port.getHost().port)
     window.entry.delete(0, "end")

@@ -1,8 +1,12 @@
 """``TkReactor``: plait's reactor on Tk's event loop (``tkinter``), one thread for both.
 
-Every watched descriptor becomes a Tcl file handler (``createfilehandler``, Unix only) and
-the earliest plait deadline one Tk ``after`` timer, so ``root.mainloop()`` sleeps until a
-socket, a plait timer or the waker (``callFromThread``, ``stop``) needs it: no polling timer.
+On Linux the reactor keeps its own ``epoll`` set and hands Tcl a single file handler, for
+the epoll descriptor: when it turns readable, the ready descriptors are served in a short
+bounded burst (until none is ready, at most ``burstSeconds``), then control goes back to Tk.
+Elsewhere every watched descriptor becomes its own Tcl file handler (``createfilehandler``,
+Unix only). Either way the earliest plait deadline is one Tk ``after`` timer, so
+``root.mainloop()`` sleeps until a socket, a plait timer or the waker (``callFromThread``,
+``stop``) needs it: no polling timer.
 
 ``TkReactor(root)`` uses the application's ``tkinter.Tk``; ``TkReactor()`` makes one (and
 destroys it when the reactor closes). ``reactor.run()`` runs ``root.mainloop()`` and
@@ -10,19 +14,26 @@ destroys it when the reactor closes). ``reactor.run()`` runs ``root.mainloop()``
 ``root.mainloop()`` itself (see ``plait.reactor._gui``). Destroying the root window ends
 ``run()`` as ``stop()`` would.
 
-Limits: Tcl 8.6's Unix notifier waits with ``select()`` in a helper thread, so descriptors
-must stay below ``FD_SETSIZE`` (1024), as with ``SelectReactor``; each event crosses from
-that thread to the loop thread, which costs some throughput (see the benchmarks).
+Why the epoll set: Tcl 8.6's Unix notifier waits with ``select()`` in a helper thread, so each
+Tcl file event costs two thread switches and descriptors must stay below ``FD_SETSIZE``
+(1024; a higher one would make Tcl abort the process, so it is refused with ``ValueError``).
+With one handler for the epoll descriptor, only that descriptor must be low, and a burst
+serves many events per switch (see ``benchmarks/gui_pingpong.py``).
 """
 
 from __future__ import annotations
 
 import math
+import select
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from time import monotonic
+from typing import TYPE_CHECKING, Any, cast
 
 from ._gui import GUIReactorBase
 from ._posixbase import READ, WRITE
+
+if hasattr(select, "epoll"):
+    from ._epoll import EPollReactor
 
 if TYPE_CHECKING:
     import tkinter
@@ -54,7 +65,10 @@ class TkReactor(GUIReactorBase):
         self._tk: Any = self._root.tk
         self._afterID: str | None = None
         self._fileEvent = self._onFileEvent  # one bound method for every handler
+        self._poller: Any = select.epoll() if self.nestEpoll else None
         super().__init__()
+        if self._poller is not None:
+            self._tk.createfilehandler(self._poller.fileno(), _TCL_READABLE, self._onEpoll)
 
     @property
     def root(self) -> tkinter.Tk:
@@ -63,7 +77,15 @@ class TkReactor(GUIReactorBase):
 
     # -- descriptors ---------------------------------------------------------------------------
 
+    #: Watch descriptors through one epoll set (Linux); False: one Tcl handler per descriptor.
+    nestEpoll: bool = hasattr(select, "epoll")
+    #: The longest burst of epoll events served before Tk gets the loop back.
+    burstSeconds: float = 0.005
+
     def _setInterest(self, fd: int, old: int, new: int) -> None:
+        if self._poller is not None:
+            EPollReactor._setInterest(cast(Any, self), fd, old, new)
+            return
         tk = self._tk
         if tk is None:
             return
@@ -75,6 +97,24 @@ class TkReactor(GUIReactorBase):
             tk.createfilehandler(fd, _TCL_MASKS[new], self._fileEvent)
         else:
             tk.deletefilehandler(fd)
+
+    def _onEpoll(self, fd: int, mask: int) -> None:
+        # Serve what is ready, again while more turns ready at once (a busy connection),
+        # for at most burstSeconds: then back to Tk, whose handler calls us again if needed.
+        poller = self._poller
+        doIteration = EPollReactor.doIteration
+        until = monotonic() + self.burstSeconds
+        while True:
+            doIteration(cast(Any, self), 0.0)  # dispatch through the shared error boundary
+            if self._threadCallQueue:
+                self._runThreadCalls()
+            if self._justStopped:
+                self._justStopped = False
+                self.fireSystemEvent("shutdown")
+            if not self._started or monotonic() >= until or poller.closed:
+                return
+            if not poller.poll(0.0, 1):
+                return
 
     def _onFileEvent(self, fd: int, mask: int) -> None:
         if mask & _TCL_READABLE:
@@ -142,6 +182,11 @@ class TkReactor(GUIReactorBase):
 
     def _closeBackend(self) -> None:
         super()._closeBackend()
+        poller = self._poller
+        if poller is not None and not poller.closed:
+            if self._tk is not None:
+                self._tk.deletefilehandler(poller.fileno())
+            poller.close()
         if self._ownsRoot:
             try:
                 self._root.destroy()
