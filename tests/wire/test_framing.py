@@ -521,3 +521,19 @@ def test_take_lines_long_line_and_too_long() -> None:
     assert list(t.takeLines()) == [b"ok"]
     assert list(t.takeLines()) == []
     assert t.nextEvent() == LineTooLong(b"toolong\nok\n")
+
+
+def test_feed_tells_when_nothing_can_be_ready() -> None:
+    """feed returns False only for bytes that cannot end a line of an idle splitter."""
+    s = LineSplitter(b"\r\n", maxLength=5)
+    assert s.feed(b"ab")  # not known to be idle yet
+    assert s.nextLine() is None
+    assert not s.feed(b"c")  # idle, and no b"\n": nothing can be ready
+    assert s.feed(b"\r\n")  # may end a line
+    assert s.nextLine() == b"abc"
+    assert s.nextLine() is None
+    assert not s.feed(b"xxxx")
+    assert s.feed(b"yy")  # over maxLength: a LineTooLong is ready
+    assert s.nextEvent() == LineTooLong(b"xxxxyy")
+    s.setRawMode()
+    assert s.feed(b"z")  # raw data is always ready

@@ -137,9 +137,10 @@ class LineReceiver(_PauseableMixin, Protocol):
             or splitter.maxLength != self.MAX_LENGTH
         ):
             splitter = self._getSplitter()
-        splitter.feed(data)
-        if self._busyReceiving:
-            return None  # called from a callback (setLineMode(extra)): the running loop delivers
+        if not splitter.feed(data) or self._busyReceiving:
+            # Nothing can be ready (a byte of a partial line), or we are called from a
+            # callback (setLineMode(extra)) and the running loop delivers.
+            return None
         self._busyReceiving = True
         try:
             # The hot loop: lines come in batches split in one go (takeLines); per line one

@@ -165,7 +165,16 @@ class LineSplitter(_Buffer):
     any two events and apply from the next unconsumed byte.
     """
 
-    __slots__ = ("_batch", "_batchIter", "_delimiter", "_raw", "_scan", "_window", "maxLength")
+    __slots__ = (
+        "_batch",
+        "_batchIter",
+        "_delimiter",
+        "_idle",
+        "_raw",
+        "_scan",
+        "_window",
+        "maxLength",
+    )
 
     def __init__(self, delimiter: bytes = b"\r\n", maxLength: int = 16384) -> None:
         super().__init__()
@@ -181,6 +190,8 @@ class LineSplitter(_Buffer):
         self._batch: list[bytes] | None = None
         self._batchIter: Iterator[bytes] = iter(())
         self._window = _MIN_WINDOW
+        # True once a search found no more lines in line mode: only new data can change that.
+        self._idle = False
 
     @property
     def delimiter(self) -> bytes:
@@ -195,6 +206,7 @@ class LineSplitter(_Buffer):
             raise LocalProtocolError("the line delimiter must not be empty")
         self._delimiter = bytes(value)
         self._scan = self._pos
+        self._idle = False
 
     @property
     def rawMode(self) -> bool:
@@ -206,6 +218,7 @@ class LineSplitter(_Buffer):
         if self._batch is not None:
             self.settle()
         self._raw = True
+        self._idle = False
 
     def setLineMode(self, extra: bytes = b"") -> None:
         """From the next unconsumed byte on, split lines; ``extra`` is fed after the buffer."""
@@ -213,23 +226,38 @@ class LineSplitter(_Buffer):
             self.settle()
         self._raw = False
         self._scan = self._pos
+        self._idle = False
         if extra:
             self.feed(extra)
 
-    def feed(self, data: bytes) -> None:
-        """Add received bytes; pull the events with ``nextEvent``/``nextLine``."""
+    def feed(self, data: bytes) -> bool:
+        """Add received bytes; returns whether an event may now be ready.
+
+        False means the splitter already knew it needed more data and ``data`` cannot end a
+        line (it lacks the delimiter's last byte) nor overflow ``maxLength``: a caller fed
+        one byte at a time can skip asking. Pull events with ``takeLines``/``nextEvent``.
+        """
         if self._batch is not None:
             self.settle()
         buf = self._buf
         # The two commonest cases inline (this runs once per read): all consumed, or a
         # growing partial line.
         if self._pos == len(buf) and type(data) is bytes:
-            self._buf = data
+            self._buf = buf = data
             self._pos = self._scan = 0
         elif type(buf) is bytearray and self._pos <= len(buf) // 2 and len(data) < len(buf):
             buf += data
         elif data:
             self._scan -= self._append(data)
+            buf = self._buf
+        if (
+            self._idle
+            and self._delimiter[-1] not in data
+            and len(buf) - self._pos < self.maxLength + len(self._delimiter)
+        ):
+            return False
+        self._idle = False
+        return True
 
     def receiveData(self, data: bytes) -> Iterator[LineReceived | LineTooLong | RawDataReceived]:
         """Feed ``data`` and return a lazy iterator over the events it completes.
@@ -247,6 +275,7 @@ class LineSplitter(_Buffer):
         """Drop and return everything buffered but not yet delivered."""
         if self._batch is not None:
             self.settle()
+        self._idle = False
         self._scan = 0
         return self._takeRest()
 
@@ -310,6 +339,7 @@ class LineSplitter(_Buffer):
         if left:
             self._pos -= sum(map(len, lines[-left:])) + left * len(self._delimiter)
             self._scan = self._pos
+            self._idle = False
             lines.clear()  # the iterator handed out stops here
             self._window = _MIN_WINDOW
         elif self._window < _MAX_WINDOW:
@@ -334,6 +364,7 @@ class LineSplitter(_Buffer):
             if end - pos < self.maxLength + len(delimiter):
                 scan = end - len(delimiter) + 1
                 self._scan = scan if scan > pos else pos
+                self._idle = True
             return None
         if i - pos > self.maxLength:
             return None
