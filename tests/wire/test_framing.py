@@ -533,7 +533,7 @@ def test_feed_tells_when_nothing_can_be_ready() -> None:
     assert s.nextLine() == b"abc"
     assert s.nextLine() is None
     assert not s.feed(b"xxxx")
-    assert s.feed(b"yy")  # over maxLength: a LineTooLong is ready
-    assert s.nextEvent() == LineTooLong(b"xxxxyy")
+    assert s.feed(b"yyy")  # can no longer fit maxLength: a LineTooLong is ready
+    assert s.nextEvent() == LineTooLong(b"xxxxyyy")
     s.setRawMode()
     assert s.feed(b"z")  # raw data is always ready
