@@ -29,6 +29,18 @@ def _app() -> Any:
     return QCoreApplication.instance() or QCoreApplication([])
 
 
+class _PerDescriptorQtReactor(QtReactor):
+    """The portable mode: QSocketNotifiers per descriptor (no epoll set)."""
+
+    nestEpoll = False
+
+
+@pytest.fixture(params=["epoll-set", "per-fd"])
+def qtClass(request: pytest.FixtureRequest) -> type[QtReactor]:
+    """QtReactor in both watching modes."""
+    return QtReactor if request.param == "epoll-set" else _PerDescriptorQtReactor
+
+
 class _Echo(Protocol):
     def dataReceived(self, data: bytes) -> None:
         assert self.transport is not None
@@ -66,12 +78,12 @@ def test_registry_name() -> None:
     assert reactorClassNamed("qt") is QtReactor
 
 
-def test_run_drives_qt_and_stop_quits_exec() -> None:
+def test_run_drives_qt_and_stop_quits_exec(qtClass: type[QtReactor]) -> None:
     """reactor.run() runs app.exec(): a QTimer and plait timers both fire; stop() quits."""
     from PySide6.QtCore import QTimer
 
     app = _app()
-    reactor = QtReactor(app)
+    reactor = qtClass(app)
     assert reactor.app is app
     seen: list[str] = []
     QTimer.singleShot(20, lambda: seen.append("qt"))
@@ -83,9 +95,9 @@ def test_run_drives_qt_and_stop_quits_exec() -> None:
     assert time.monotonic() - started < 2.0
 
 
-def test_tcp_echo_through_reactor_run() -> None:
+def test_tcp_echo_through_reactor_run(qtClass: type[QtReactor]) -> None:
     """A 1 MiB TCP echo round trip completes on the Qt loop."""
-    reactor = QtReactor()
+    reactor = qtClass()
     payload = bytes(range(256)) * 4096
     got: list[bytes] = []
     d = _echoRoundTrip(reactor, payload)
@@ -97,12 +109,12 @@ def test_tcp_echo_through_reactor_run() -> None:
     guard.cancel()
 
 
-def test_application_exec_drives_plait() -> None:
+def test_application_exec_drives_plait(qtClass: type[QtReactor]) -> None:
     """After startRunning(), the application's own app.exec() serves plait's TCP."""
     from PySide6.QtCore import QTimer
 
     app = _app()
-    reactor = QtReactor(app)
+    reactor = qtClass(app)
     reactor.startRunning(installSignalHandlers=False)
     got: list[bytes] = []
     d = _echoRoundTrip(reactor, b"ping from qt")
@@ -117,12 +129,12 @@ def test_application_exec_drives_plait() -> None:
         reactor.stop()
 
 
-def test_idle_loop_does_not_poll() -> None:
+def test_idle_loop_does_not_poll(qtClass: type[QtReactor]) -> None:
     """Idle for 1 s with a plait timer pending, Qt's dispatcher wakes at most a few times."""
     from PySide6.QtCore import QAbstractEventDispatcher
 
     app = _app()
-    reactor = QtReactor(app)
+    reactor = qtClass(app)
     dispatcher = QAbstractEventDispatcher.instance()
     wakes: list[float] = []
     dispatcher.awake.connect(lambda: wakes.append(time.monotonic()))
@@ -140,9 +152,9 @@ def test_idle_loop_does_not_poll() -> None:
     assert len(idle) <= 2, f"{len(idle)} wakeups in 0.9 s of idling"
 
 
-def test_call_from_thread_wakes_qt() -> None:
+def test_call_from_thread_wakes_qt(qtClass: type[QtReactor]) -> None:
     """callFromThread from another thread runs on the Qt loop within milliseconds."""
-    reactor = QtReactor()
+    reactor = qtClass()
     seen: list[tuple[int, float]] = []
     sentAt: list[float] = []
 
@@ -164,9 +176,9 @@ def test_call_from_thread_wakes_qt() -> None:
     assert at - sentAt[0] < 0.1
 
 
-def test_timer_moved_earlier_rearms() -> None:
+def test_timer_moved_earlier_rearms(qtClass: type[QtReactor]) -> None:
     """A DelayedCall reset to an earlier time fires at the new time, not the old one."""
-    reactor = QtReactor()
+    reactor = qtClass()
     fired: list[float] = []
     call = reactor.callLater(30, lambda: fired.append(time.monotonic()))
     reactor.callWhenRunning(call.reset, 0.05)

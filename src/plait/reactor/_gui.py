@@ -5,9 +5,21 @@ toolkit's own file-descriptor watcher and arms one toolkit timer for the earlies
 deadline, so the process sleeps in the toolkit until a descriptor is ready, a plait timer is
 due or the waker is poked (``callFromThread``, ``stop``). Nothing polls periodically.
 
-A subclass provides ``_setInterest`` (watch ``fd`` for a ``READ``/``WRITE`` mask, calling
-``_readReady(fd)``/``_writeReady(fd)``), ``_startGUITimer(delay)``/``_cancelGUITimer()``
-(one single-shot timer calling ``_runTimers``), ``_runGUILoop()`` and ``_quitGUILoop()``.
+How descriptors reach the toolkit (``nestEpoll``):
+
+- on Linux the reactor keeps its own ``epoll`` set and gives the toolkit a single watcher, for
+  the epoll descriptor: when it turns readable, the ready descriptors are served in a short
+  bounded burst (again while more turn ready at once, for at most ``burstSeconds``), then the
+  toolkit has its loop back. One toolkit wake-up serves many events (a busy connection costs
+  about what it costs on ``EPollReactor``) and only the epoll descriptor must suit the
+  toolkit's watcher (Tcl 8.6's select()-based notifier: below ``FD_SETSIZE``);
+- elsewhere (or with ``nestEpoll = False``) each descriptor gets its own toolkit watcher.
+
+A subclass provides ``_watchPoller(fd)``/``_unwatchPoller(fd)`` (a read watcher calling
+``_pollerReady()``), ``_setFdInterest`` (per-descriptor mode: watch ``fd`` for a
+``READ``/``WRITE`` mask, calling ``_readReady(fd)``/``_writeReady(fd)``),
+``_startGUITimer(delay)``/``_cancelGUITimer()`` (one single-shot timer calling
+``_runTimers``), ``_runGUILoop()``, ``_quitGUILoop()`` and ``_callSoonGUI(f)``.
 
 Two ways to run, as with ``AsyncioReactor``:
 
@@ -20,12 +32,16 @@ Two ways to run, as with ``AsyncioReactor``:
 from __future__ import annotations
 
 import math
+import select
 from collections.abc import Callable
 from time import monotonic
-from typing import ParamSpec
+from typing import Any, ParamSpec, cast
 
 from ._posixbase import PosixReactorBase
 from ._time import DelayedCall, TimerQueue
+
+if hasattr(select, "epoll"):
+    from ._epoll import EPollReactor
 
 __all__ = ["GUIReactorBase"]
 
@@ -51,13 +67,33 @@ class _ArmingTimerQueue(TimerQueue):
 class GUIReactorBase(PosixReactorBase):
     """A reactor driven by a GUI toolkit's event loop (see the module docstring)."""
 
+    #: Watch descriptors through one epoll set (Linux); False: a toolkit watcher per descriptor.
+    nestEpoll: bool = hasattr(select, "epoll")
+    #: The longest burst of epoll events served before the toolkit gets its loop back.
+    burstSeconds: float = 0.005
+
     def __init__(self) -> None:
         self._timerAt = _INF
         self._inRun = False
+        self._poller: Any = select.epoll() if self.nestEpoll else None
         super().__init__()
         self._timers = _ArmingTimerQueue(monotonic, self)
+        if self._poller is not None:
+            self._watchPoller(self._poller.fileno())
 
     # -- what a toolkit provides ---------------------------------------------------------------
+
+    def _watchPoller(self, fd: int) -> None:
+        """Call ``_pollerReady()`` whenever the epoll descriptor ``fd`` is readable."""
+        raise NotImplementedError
+
+    def _unwatchPoller(self, fd: int) -> None:
+        """Stop watching the epoll descriptor."""
+        raise NotImplementedError
+
+    def _setFdInterest(self, fd: int, old: int, new: int) -> None:
+        """Per-descriptor mode: watch ``fd`` for ``new`` (was ``old``); 0 = none."""
+        raise NotImplementedError
 
     def _startGUITimer(self, delay: float) -> None:
         """Arm the toolkit's single-shot timer to call ``_runTimers`` in ``delay`` seconds."""
@@ -76,6 +112,31 @@ class GUIReactorBase(PosixReactorBase):
         raise NotImplementedError
 
     # -- dispatch (called by the toolkit) ------------------------------------------------------
+
+    def _setInterest(self, fd: int, old: int, new: int) -> None:
+        if self._poller is not None:
+            # EPollReactor's bookkeeping only touches _poller: share it rather than copy it.
+            EPollReactor._setInterest(cast(Any, self), fd, old, new)
+        else:
+            self._setFdInterest(fd, old, new)
+
+    def _pollerReady(self) -> None:
+        # Serve what is ready, again while more turns ready at once (a busy connection), for
+        # at most burstSeconds: then back to the toolkit, which calls again if need be.
+        poller = self._poller
+        doIteration = EPollReactor.doIteration
+        until = monotonic() + self.burstSeconds
+        while True:
+            doIteration(cast(Any, self), 0.0)  # dispatch through the shared error boundary
+            if self._threadCallQueue:
+                self._runThreadCalls()
+            if self._justStopped:
+                self._justStopped = False
+                self.fireSystemEvent("shutdown")
+            if not self._started or poller.closed or monotonic() >= until:
+                return
+            if not poller.poll(0.0, 1):
+                return
 
     def _readReady(self, fd: int) -> None:
         selectable = self._readers.get(fd)
@@ -198,3 +259,7 @@ class GUIReactorBase(PosixReactorBase):
     def _closeBackend(self) -> None:
         self._disarmTimer()
         super()._closeBackend()
+        poller = self._poller
+        if poller is not None and not poller.closed:
+            self._unwatchPoller(poller.fileno())
+            poller.close()

@@ -1,8 +1,10 @@
 """``QtReactor``: plait's reactor on Qt's event loop (PySide6), one thread for both.
 
-Every watched descriptor gets a ``QSocketNotifier`` per direction (read, write) and the
-earliest plait deadline one single-shot precise ``QTimer``, so ``app.exec()`` sleeps until a
-socket, a plait timer or the waker (``callFromThread``, ``stop``) needs it: no polling timer.
+On Linux one ``QSocketNotifier`` watches the reactor's epoll set, served in bounded bursts;
+elsewhere (``nestEpoll = False``) every watched descriptor gets a ``QSocketNotifier`` per
+direction (read, write); see ``plait.reactor._gui``. The earliest plait deadline is one
+single-shot precise ``QTimer``, so ``app.exec()`` sleeps until a socket, a plait timer or the
+waker (``callFromThread``, ``stop``) needs it: no polling timer.
 
 ``QtReactor(app)`` uses the application's ``QCoreApplication`` (or ``QApplication``);
 ``QtReactor()`` uses the existing instance, or makes a ``QCoreApplication`` (no display
@@ -49,6 +51,7 @@ class QtReactor(GUIReactorBase):
         timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
         timer.timeout.connect(self._runTimers)
         self._timer: Any = timer
+        self._pollerNotifier: Any = None
         super().__init__()
 
     @property
@@ -58,7 +61,22 @@ class QtReactor(GUIReactorBase):
 
     # -- descriptors ---------------------------------------------------------------------------
 
-    def _setInterest(self, fd: int, old: int, new: int) -> None:
+    def _watchPoller(self, fd: int) -> None:
+        QSocketNotifier = self._QtCore.QSocketNotifier
+        notifier = QSocketNotifier(fd, QSocketNotifier.Type.Read)
+        notifier.activated.connect(self._onPoller)
+        self._pollerNotifier = notifier
+
+    def _onPoller(self, *signalArgs: object) -> None:
+        self._pollerReady()
+
+    def _unwatchPoller(self, fd: int) -> None:
+        notifier, self._pollerNotifier = self._pollerNotifier, None
+        if notifier is not None:
+            notifier.setEnabled(False)
+            notifier.deleteLater()
+
+    def _setFdInterest(self, fd: int, old: int, new: int) -> None:
         notifiers = self._notifiers.get(fd)
         if notifiers is None:
             if not new:

@@ -24,16 +24,11 @@ serves many events per switch (see ``benchmarks/gui_pingpong.py``).
 from __future__ import annotations
 
 import math
-import select
 from collections.abc import Callable
-from time import monotonic
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from ._gui import GUIReactorBase
 from ._posixbase import READ, WRITE
-
-if hasattr(select, "epoll"):
-    from ._epoll import EPollReactor
 
 if TYPE_CHECKING:
     import tkinter
@@ -65,10 +60,7 @@ class TkReactor(GUIReactorBase):
         self._tk: Any = self._root.tk
         self._afterID: str | None = None
         self._fileEvent = self._onFileEvent  # one bound method for every handler
-        self._poller: Any = select.epoll() if self.nestEpoll else None
         super().__init__()
-        if self._poller is not None:
-            self._tk.createfilehandler(self._poller.fileno(), _TCL_READABLE, self._onEpoll)
 
     @property
     def root(self) -> tkinter.Tk:
@@ -77,15 +69,17 @@ class TkReactor(GUIReactorBase):
 
     # -- descriptors ---------------------------------------------------------------------------
 
-    #: Watch descriptors through one epoll set (Linux); False: one Tcl handler per descriptor.
-    nestEpoll: bool = hasattr(select, "epoll")
-    #: The longest burst of epoll events served before Tk gets the loop back.
-    burstSeconds: float = 0.005
+    def _watchPoller(self, fd: int) -> None:
+        self._tk.createfilehandler(fd, _TCL_READABLE, self._onPoller)
 
-    def _setInterest(self, fd: int, old: int, new: int) -> None:
-        if self._poller is not None:
-            EPollReactor._setInterest(cast(Any, self), fd, old, new)
-            return
+    def _onPoller(self, fd: int, mask: int) -> None:
+        self._pollerReady()
+
+    def _unwatchPoller(self, fd: int) -> None:
+        if self._tk is not None:
+            self._tk.deletefilehandler(fd)
+
+    def _setFdInterest(self, fd: int, old: int, new: int) -> None:
         tk = self._tk
         if tk is None:
             return
@@ -98,31 +92,13 @@ class TkReactor(GUIReactorBase):
         else:
             tk.deletefilehandler(fd)
 
-    def _onEpoll(self, fd: int, mask: int) -> None:
-        # Serve what is ready, again while more turns ready at once (a busy connection),
-        # for at most burstSeconds: then back to Tk, whose handler calls us again if needed.
-        poller = self._poller
-        doIteration = EPollReactor.doIteration
-        until = monotonic() + self.burstSeconds
-        while True:
-            doIteration(cast(Any, self), 0.0)  # dispatch through the shared error boundary
-            if self._threadCallQueue:
-                self._runThreadCalls()
-            if self._justStopped:
-                self._justStopped = False
-                self.fireSystemEvent("shutdown")
-            if not self._started or monotonic() >= until or poller.closed:
-                return
-            if not poller.poll(0.0, 1):
-                return
-
     def _onFileEvent(self, fd: int, mask: int) -> None:
         if mask & _TCL_READABLE:
             self._readReady(fd)
         if mask & _TCL_WRITABLE and fd in self._writers:
             self._writeReady(fd)
         elif mask & _TCL_WRITABLE and fd not in self._readers:
-            self._setInterest(fd, READ | WRITE, 0)
+            self._setFdInterest(fd, READ | WRITE, 0)
 
     # -- timers --------------------------------------------------------------------------------
 
@@ -182,11 +158,6 @@ class TkReactor(GUIReactorBase):
 
     def _closeBackend(self) -> None:
         super()._closeBackend()
-        poller = self._poller
-        if poller is not None and not poller.closed:
-            if self._tk is not None:
-                self._tk.deletefilehandler(poller.fileno())
-            poller.close()
         if self._ownsRoot:
             try:
                 self._root.destroy()
