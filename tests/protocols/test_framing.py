@@ -482,3 +482,29 @@ def test_many_mode_switches_in_one_big_chunk() -> None:
     assert len(raws) == 10_000
     assert raws[:3] == [b"000", b"001", b"002"]
     assert p.events[-1] == ("line", b"end")
+
+
+def test_delimiter_and_max_length_changed_inside_line_received() -> None:
+    """A new delimiter or MAX_LENGTH set in lineReceived applies from the next line on."""
+
+    class Switcher(Lines):
+        def lineReceived(self, line: bytes) -> None:
+            super().lineReceived(line)
+            if line == b"unix":
+                self.delimiter = b"\n"
+            elif line == b"short":
+                self.MAX_LENGTH = 3
+
+    p = Switcher()
+    t = connected(p)
+    p.dataReceived(b"a\r\nunix\r\nb\nc\nshort\nabc\nabcd\nnever\n")
+    assert p.events == [
+        ("line", b"a"),
+        ("line", b"unix"),
+        ("line", b"b"),
+        ("line", b"c"),
+        ("line", b"short"),
+        ("line", b"abc"),
+    ]
+    assert p.exceeded == [b"abcd\nnever\n"]
+    assert t.disconnecting

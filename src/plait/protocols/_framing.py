@@ -149,15 +149,18 @@ class LineReceiver(_PauseableMixin, Protocol):
             # for loop after that line; stopping for our own reasons settles it here.
             transport = self.transport
             watched = transport if hasattr(transport, "disconnecting") else _NEVER_DISCONNECTING
-            takeLines = splitter.takeLines
             while not self.paused:
                 got = False
-                for line in takeLines():
+                delimiter = self.delimiter
+                for line in splitter.takeLines():
                     got = True
                     why = self.lineReceived(line)
                     if why or watched.disconnecting or self.paused:
                         splitter.settle()
                         return why
+                    if self.delimiter is not delimiter or splitter.maxLength != self.MAX_LENGTH:
+                        splitter = self._getSplitter()  # settles; the next line uses them
+                        break
                 if got:
                     continue
                 if not splitter.pending:
