@@ -28,7 +28,7 @@ import pytest
 
 from plait.defer import Deferred, Failure
 from plait.reactor import reactorClassNamed, reactorNames
-from reactor.xvfb import qtReactorForTests, tkReactorForTests
+from reactor.xvfb import gtkReactorForTests, qtReactorForTests, tkReactorForTests
 
 from ._tls import TLS
 
@@ -40,6 +40,7 @@ REACTOR_BACKENDS: dict[str, Callable[[], Any]] = {
 # GUI loops: each factory skips (with the reason) where its toolkit or Xvfb is missing.
 REACTOR_BACKENDS["tk"] = tkReactorForTests
 REACTOR_BACKENDS["qt"] = qtReactorForTests
+REACTOR_BACKENDS["gtk"] = gtkReactorForTests
 
 
 class RunTimedOut(AssertionError):

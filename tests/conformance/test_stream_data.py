@@ -38,8 +38,7 @@ def test_echo_integrity(reactor: Any, kind: TransportKind, size: int) -> None:
 
 def test_many_concurrent_connections(reactor: Any, kind: TransportKind, manyFiles: int) -> None:
     """1,000 clients at once each get their own echo (select(): as many as FD_SETSIZE allows)."""
-    # select() and Tk (Tcl 8.6 waits with select()) watch descriptors below FD_SETSIZE only.
-    count = 1000 if reactor.backendName not in ("select", "tk") else 400
+    count = 1000 if reactor.backendName != "select" else 400
     if manyFiles < 2 * count + 64:
         pytest.skip(f"RLIMIT_NOFILE {manyFiles} is too low for {count} connections")
     server = ServerFactory()

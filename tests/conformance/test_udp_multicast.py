@@ -106,8 +106,6 @@ def test_join_receive_leave(reactor: Any) -> None:
 
 def test_leave_stops_delivery(reactor: Any) -> None:
     """After leaveGroup a datagram to the group no longer arrives (a probe sent after it does)."""
-    if reactor.backendName == "tk":
-        pytest.skip("Tcl dispatches sockets ready together newest-first: the probe can't order")
     group = nextGroup()
     listener = Listener(expect=2)
     port = reactor.listenMulticast(0, listener, interface=group)

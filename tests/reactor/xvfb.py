@@ -15,7 +15,22 @@ from typing import Any
 
 import pytest
 
-__all__ = ["qtReactorForTests", "sharedDisplay", "tkReactorForTests", "tkSkipReason", "xvfbDisplay"]
+__all__ = [
+    "gtkReactorForTests",
+    "qtReactorForTests",
+    "sharedDisplay",
+    "tkReactorForTests",
+    "tkSkipReason",
+    "xvfbDisplay",
+    "xvfbSkipReason",
+]
+
+
+def xvfbSkipReason() -> str | None:
+    """Why no X server can be started here (None: Xvfb is installed)."""
+    if shutil.which("Xvfb") is None:
+        return "Xvfb is not installed (Debian package xvfb)"
+    return None
 
 
 def tkSkipReason() -> str | None:
@@ -114,3 +129,12 @@ def qtReactorForTests() -> Any:
     from plait.reactor import QtReactor
 
     return QtReactor()
+
+
+def gtkReactorForTests() -> Any:
+    """A ``GtkReactor`` on GLib's default context; skips the test without PyGObject."""
+    if importlib.util.find_spec("gi") is None:
+        pytest.skip("PyGObject is not installed (pip install 'plait[gtk]')")
+    from plait.reactor import GtkReactor
+
+    return GtkReactor()

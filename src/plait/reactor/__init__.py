@@ -4,8 +4,9 @@ Backends (chosen at run time, all passing one conformance suite): ``EPollReactor
 the default there), ``PollReactor``, ``SelectReactor``; ``defaultReactorClass()`` picks the
 best available and ``reactorClassNamed('select'|'poll'|'epoll')`` picks by name (also
 ``'kqueue'`` on BSD/macOS: written to the same contract, never the default). GUI loops:
-``TkReactor`` (Tk's ``mainloop``) and ``QtReactor`` (PySide6, the ``plait[qt]`` extra) run
-plait inside the toolkit's own loop (``reactorClassNamed('tk'|'qt')``). Each is a
+``TkReactor`` (Tk's ``mainloop``), ``QtReactor`` (PySide6, the ``plait[qt]`` extra) and
+``GtkReactor`` (GLib's loop, PyGObject) run plait inside the toolkit's own loop
+(``reactorClassNamed('tk'|'qt'|'gtk')``). Each is a
 ``PosixReactorBase`` (descriptor bookkeeping, ``IReactorFDSet``) on ``ReactorBase`` (running,
 system event triggers, ``callLater``, threads, name resolution, signals). There is no global
 reactor: make one, ``run()`` it, and a stopped reactor is done (make a new one to run again).
@@ -50,6 +51,7 @@ from ._backends import defaultReactorClass, reactorClassNamed, reactorNames
 from ._base import ReactorAlreadyRunning, ReactorBase, ReactorNotRestartable, ReactorNotRunning
 from ._epoll import EPollReactor
 from ._fdtransport import FileDescriptorTransport, PipeAddress, connectFD
+from ._gtk import GtkReactor
 from ._interfaces import (
     IHalfCloseableDescriptor,
     IHostnameResolver,
@@ -109,6 +111,7 @@ __all__ = [
     "EPollReactor",
     "FileDescriptorTransport",
     "GAIResolver",
+    "GtkReactor",
     "IDelayedCall",
     "IHalfCloseableDescriptor",
     "IHostResolution",

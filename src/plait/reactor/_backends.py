@@ -23,9 +23,12 @@ def reactorNames() -> list[str]:
     return names
 
 
+_GUI = ("tk", "qt", "gtk")
+
+
 def reactorClassNamed(name: str) -> type[PosixReactorBase]:
     """The reactor class for ``'select'``, ``'poll'``, ``'epoll'`` or ``'kqueue'``; or a GUI
-    loop, ``'tk'`` or ``'qt'`` (by name only, never the default).
+    loop, ``'tk'``, ``'qt'`` or ``'gtk'`` (by name only, never the default).
 
     Raises ``ValueError`` for an unknown name and ``NotImplementedError`` for a backend this
     platform lacks.
@@ -60,8 +63,12 @@ def reactorClassNamed(name: str) -> type[PosixReactorBase]:
         from ._qt import QtReactor
 
         return QtReactor
-    # GUI backends ('tk', 'qt') are chosen by name only: they need a toolkit (and a display).
-    raise ValueError(f"unknown reactor {name!r}: choose one of {[*reactorNames(), 'tk', 'qt']}")
+    if name == "gtk":
+        from ._gtk import GtkReactor
+
+        return GtkReactor
+    # GUI backends are chosen by name only: they need a toolkit (and a display).
+    raise ValueError(f"unknown reactor {name!r}: choose one of {[*reactorNames(), *_GUI]}")
 
 
 def defaultReactorClass() -> type[PosixReactorBase]:
