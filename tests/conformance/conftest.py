@@ -16,6 +16,7 @@ fails the test instead of hanging it.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import resource
 import shutil
@@ -37,6 +38,9 @@ HARD_TIMEOUT = 10.0
 REACTOR_BACKENDS: dict[str, Callable[[], Any]] = {
     name: reactorClassNamed(name) for name in ("select", "poll", "epoll") if name in reactorNames()
 }
+REACTOR_BACKENDS["asyncio"] = reactorClassNamed("asyncio")
+if importlib.util.find_spec("uvloop") is not None:
+    REACTOR_BACKENDS["uvloop"] = reactorClassNamed("uvloop")
 # GUI loops: each factory skips (with the reason) where its toolkit or Xvfb is missing.
 REACTOR_BACKENDS["tk"] = tkReactorForTests
 REACTOR_BACKENDS["qt"] = qtReactorForTests

@@ -10,6 +10,8 @@ best available and ``reactorClassNamed('select'|'poll'|'epoll')`` picks by name 
 ``PosixReactorBase`` (descriptor bookkeeping, ``IReactorFDSet``) on ``ReactorBase`` (running,
 system event triggers, ``callLater``, threads, name resolution, signals). There is no global
 reactor: make one, ``run()`` it, and a stopped reactor is done (make a new one to run again).
+``AsyncioReactor`` (``'asyncio'``) and ``UVLoopReactor`` (``'uvloop'``, the ``plait[uvloop]``
+extra) offer the same services on an asyncio event loop: their own, or one already running.
 
 Interfaces (``typing.Protocol``s, Twisted's names): ``IReactorCore``, ``IReactorTime``,
 ``IReactorTCP``, ``IReactorUNIX``, ``IReactorUNIXDatagram``, ``IReactorSocket``,
@@ -47,6 +49,7 @@ descriptor's ``doRead``/``doWrite``) is logged with its traceback through ``plai
 never stops the reactor; ``KeyboardInterrupt`` and ``SystemExit`` pass through.
 """
 
+from ._asyncio import AsyncioReactor, UVLoopReactor
 from ._backends import defaultReactorClass, reactorClassNamed, reactorNames
 from ._base import ReactorAlreadyRunning, ReactorBase, ReactorNotRestartable, ReactorNotRunning
 from ._epoll import EPollReactor
@@ -106,6 +109,7 @@ from ._tk import TkReactor
 __all__ = [
     "AlreadyCalled",
     "AlreadyCancelled",
+    "AsyncioReactor",
     "ComplexResolverSimplifier",
     "DelayedCall",
     "EPollReactor",
@@ -149,6 +153,7 @@ __all__ = [
     "ThreadPool",
     "TimerQueue",
     "TkReactor",
+    "UVLoopReactor",
     "UnexpectedErrorOutput",
     "blockingCallFromThread",
     "callMultipleInThread",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import select
 import sys
 
@@ -11,7 +12,10 @@ __all__ = ["defaultReactorClass", "reactorClassNamed", "reactorNames"]
 
 
 def reactorNames() -> list[str]:
-    """The backend names usable on this platform, best first."""
+    """The descriptor-polling backend names usable on this platform, best first.
+
+    ``reactorClassNamed`` also knows ``'asyncio'`` and ``'uvloop'`` (never the default).
+    """
     names = []
     if hasattr(select, "epoll"):
         names.append("epoll")
@@ -27,8 +31,9 @@ _GUI = ("tk", "qt", "gtk")
 
 
 def reactorClassNamed(name: str) -> type[PosixReactorBase]:
-    """The reactor class for ``'select'``, ``'poll'``, ``'epoll'`` or ``'kqueue'``; or a GUI
-    loop, ``'tk'``, ``'qt'`` or ``'gtk'`` (by name only, never the default).
+    """The reactor class for ``'select'``, ``'poll'``, ``'epoll'``, ``'kqueue'``, ``'asyncio'``
+    or ``'uvloop'``; or a GUI loop, ``'tk'``, ``'qt'`` or ``'gtk'`` (by name only, never the
+    default).
 
     Raises ``ValueError`` for an unknown name and ``NotImplementedError`` for a backend this
     platform lacks.
@@ -55,6 +60,16 @@ def reactorClassNamed(name: str) -> type[PosixReactorBase]:
         from ._select import SelectReactor
 
         return SelectReactor
+    if name == "asyncio":
+        from ._asyncio import AsyncioReactor
+
+        return AsyncioReactor
+    if name == "uvloop":
+        if importlib.util.find_spec("uvloop") is None:
+            raise NotImplementedError("uvloop is not installed (pip install 'plait[uvloop]')")
+        from ._asyncio import UVLoopReactor
+
+        return UVLoopReactor
     if name == "tk":
         from ._tk import TkReactor
 

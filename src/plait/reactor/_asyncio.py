@@ -1,0 +1,252 @@
+"""``AsyncioReactor``: plait's reactor on an asyncio event loop (uvloop's when asked for).
+
+Everything a plait reactor offers runs on the loop, so asyncio libraries and plait code share
+one thread and one loop:
+
+- descriptors (``IReactorFDSet``: UDP ports, processes, fd transports, the waker, signals)
+  are watched with ``loop.add_reader``/``add_writer`` and dispatched through the same error
+  boundary as the other backends;
+- TCP and Unix stream connections run on asyncio's own transports
+  (``loop.connect_accepted_socket`` for accepted sockets, ``create_connection(sock=...)`` for
+  connected ones; see ``_asyncio_stream``), so under uvloop their reads and writes happen in
+  uvloop's C code. Listening, connecting and their errors are plait's (the paper's three
+  levels: ``ConnectError`` subclasses by errno, ``CannotListenError``);
+- ``callLater`` keeps plait's ``TimerQueue`` (exact ``DelayedCall`` semantics: ``reset``,
+  ``delay``, ``cancel``) and arms one loop timer for its earliest deadline;
+- ``callFromThread`` queues the call and pokes the waker, as on the other backends.
+
+Two ways to run:
+
+- ``AsyncioReactor().run()`` makes a new loop, runs it until ``stop()`` has fired 'shutdown',
+  then closes the loop (it owns it);
+- ``AsyncioReactor(asyncio.get_running_loop())`` attaches to a loop that is already running
+  (plait code inside ``asyncio.run(main())``): call ``startRunning()`` to fire 'startup';
+  ``stop()`` fires 'shutdown', releases the reactor's descriptors and never stops or closes
+  the loop, which belongs to its owner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Callable
+from time import monotonic
+from typing import ParamSpec
+
+from ._asyncio_stream import AsyncioStreamMixin
+from ._posixbase import READ, WRITE, PosixReactorBase
+from ._time import DelayedCall, TimerQueue
+
+__all__ = ["AsyncioReactor", "UVLoopReactor", "newUVLoop"]
+
+_P = ParamSpec("_P")
+_INF = math.inf
+
+
+def newUVLoop() -> asyncio.AbstractEventLoop:
+    """A new uvloop event loop (``ImportError`` without the ``plait[uvloop]`` extra)."""
+    import uvloop
+
+    loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+    return loop
+
+
+class _ArmingTimerQueue(TimerQueue):
+    """A ``TimerQueue`` that tells its reactor when a call moves before the armed deadline."""
+
+    __slots__ = ("_reactor",)
+
+    def __init__(self, seconds: Callable[[], float], reactor: AsyncioReactor) -> None:
+        super().__init__(seconds)
+        self._reactor = reactor
+
+    def _move(self, call: DelayedCall, when: float) -> None:
+        super()._move(call, when)
+        reactor = self._reactor
+        if when < reactor._timerAt:
+            reactor._armTimer(when)
+
+
+class AsyncioReactor(AsyncioStreamMixin, PosixReactorBase):
+    """A reactor running on an asyncio event loop (see the module docstring).
+
+    ``eventloop`` is the loop to use; ``None`` makes a new one (owned, closed with the
+    reactor).
+    """
+
+    def __init__(self, eventloop: asyncio.AbstractEventLoop | None = None) -> None:
+        self._ownsLoop = eventloop is None
+        self._loop: asyncio.AbstractEventLoop = self._newLoop() if eventloop is None else eventloop
+        self._timerHandle: asyncio.TimerHandle | asyncio.Handle | None = None
+        self._timerAt = _INF
+        self._inRun = False
+        super().__init__()
+        self._timers = _ArmingTimerQueue(monotonic, self)
+
+    def _newLoop(self) -> asyncio.AbstractEventLoop:
+        """The loop made for a reactor given none (it owns and closes it)."""
+        return asyncio.new_event_loop()
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The asyncio event loop the reactor runs on."""
+        return self._loop
+
+    # -- descriptors ---------------------------------------------------------------------------
+
+    def _setInterest(self, fd: int, old: int, new: int) -> None:
+        loop = self._loop
+        if loop.is_closed():
+            return
+        gone = old & ~new
+        added = new & ~old
+        try:
+            if gone & READ:
+                loop.remove_reader(fd)
+            if gone & WRITE:
+                loop.remove_writer(fd)
+        except (OSError, ValueError):
+            pass  # the descriptor closed first: the loop has forgotten it already
+        if added & READ:
+            loop.add_reader(fd, self._readReady, fd)
+        if added & WRITE:
+            loop.add_writer(fd, self._writeReady, fd)
+
+    def _readReady(self, fd: int) -> None:
+        selectable = self._readers.get(fd)
+        if selectable is not None:
+            try:
+                why = selectable.doRead()
+            except Exception:
+                self._readFailed(selectable)
+            else:
+                if why is not None:
+                    self._disconnectSelectable(selectable, why, True)
+        # The waker (and the signal pipe) land here: serve what they were poked for.
+        if self._threadCallQueue:
+            self._runThreadCalls()
+        if self._justStopped:
+            self._justStopped = False
+            self.fireSystemEvent("shutdown")
+
+    def _writeReady(self, fd: int) -> None:
+        selectable = self._writers.get(fd)
+        if selectable is None:
+            self._setInterest(fd, WRITE, 0)  # nobody wants it: stop the noise
+            return
+        try:
+            why = selectable.doWrite()
+        except Exception:
+            self._writeFailed(selectable)
+            return
+        if why is not None:
+            self._disconnectSelectable(selectable, why, False)
+
+    def doIteration(self, timeout: float | None) -> None:
+        """Run the loop once, waiting at most ``timeout`` seconds for something to happen."""
+        loop = self._loop
+        handle = loop.call_later(timeout, loop.stop) if timeout else None
+        if handle is None:
+            loop.call_soon(loop.stop)
+        try:
+            loop.run_forever()
+        finally:
+            if handle is not None:
+                handle.cancel()
+
+    # -- time ----------------------------------------------------------------------------------
+
+    def callLater(
+        self, delay: float, callable: Callable[_P, object], *args: _P.args, **kw: _P.kwargs
+    ) -> DelayedCall:
+        """Call ``callable(*args, **kw)`` in ``delay`` seconds; an exception from it is logged."""
+        call = self._timers.callLater(delay, callable, *args, **kw)
+        if call.time < self._timerAt:
+            self._armTimer(call.time)
+        return call
+
+    def _armTimer(self, when: float) -> None:
+        if not self._started:
+            return  # armed by startRunning
+        handle = self._timerHandle
+        if handle is not None:
+            handle.cancel()
+        self._timerAt = when
+        delay = when - monotonic()
+        loop = self._loop
+        if delay <= 0.0:
+            self._timerHandle = loop.call_soon(self._runTimers)
+        else:
+            self._timerHandle = loop.call_later(delay, self._runTimers)
+
+    def _runTimers(self) -> None:
+        self._timerHandle = None
+        self._timerAt = _INF
+        timers = self._timers
+        timers.runUntil(monotonic(), self._delayedCallFailed)
+        deadline = timers.nextDeadline()
+        if deadline is not None and deadline < self._timerAt:
+            self._armTimer(deadline)
+
+    def _disarmTimer(self) -> None:
+        handle = self._timerHandle
+        if handle is not None:
+            handle.cancel()
+        self._timerHandle = None
+        self._timerAt = _INF
+
+    # -- running -------------------------------------------------------------------------------
+
+    def startRunning(self, installSignalHandlers: bool = True) -> None:
+        """Fire 'startup' and arm the timers; with an attached, running loop this is all it
+        takes to start (``run`` is for a loop the reactor runs itself)."""
+        super().startRunning(installSignalHandlers)
+        deadline = self._timers.nextDeadline()
+        if deadline is not None and self._started:
+            self._armTimer(deadline)
+
+    def run(self, installSignalHandlers: bool = True) -> None:
+        """Run the loop until ``stop()`` has fired 'shutdown', then close the reactor (and the
+        loop, if the reactor made it)."""
+        if self._loop.is_running():
+            raise RuntimeError(
+                "the asyncio loop is already running: call startRunning() to attach to it"
+            )
+        self._inRun = True
+        try:
+            super().run(installSignalHandlers)
+        finally:
+            self._inRun = False
+
+    def mainLoop(self) -> None:
+        """Run the asyncio loop until the reactor stops or crashes."""
+        loop = self._loop
+        while self._started:
+            loop.run_forever()
+
+    def crash(self) -> None:
+        """Leave the loop (if ``run`` is running it) without firing 'shutdown'."""
+        super().crash()
+        self._disarmTimer()
+        if self._inRun:
+            self._loop.stop()
+        elif self._startedBefore and not self._loop.is_closed():
+            # Attached to someone else's loop: release our descriptors once shutdown is done.
+            self._loop.call_soon(self._closeAttached)
+
+    def _closeAttached(self) -> None:
+        if not self._started and not self._closed:
+            self.close()
+
+    def _closeBackend(self) -> None:
+        self._disarmTimer()
+        super()._closeBackend()
+        if self._ownsLoop and not self._loop.is_closed():
+            self._loop.close()
+
+
+class UVLoopReactor(AsyncioReactor):
+    """``AsyncioReactor`` on a new uvloop loop by default (the ``plait[uvloop]`` extra)."""
+
+    def _newLoop(self) -> asyncio.AbstractEventLoop:
+        return newUVLoop()
