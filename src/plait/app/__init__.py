@@ -1,4 +1,4 @@
-"""Running programs (L7): ``react`` and the default reactor for scripts.
+"""Running programs (L7): ``react``, the default reactor, services and the ``plait`` command.
 
 - ``react(main, argv=())`` calls ``main(reactor, *argv)`` (which may return a Deferred or a
   coroutine), runs the reactor until that finishes and exits: status 0, or 1 with the traceback
@@ -10,6 +10,29 @@
   does not create one.
 - ``installReactor(reactor)`` makes a given reactor the default before first use;
   ``getDefaultReactor()`` returns (and if need be creates) it.
+- Services: ``IService``, ``Service``, ``MultiService``, ``Application``,
+  ``StreamServerEndpointService``, ``TimerService``, ``ClientService`` (with ``backoffPolicy``).
+  ``privilegedStartService`` binds ports before privileges drop; ``stopService`` may return a
+  Deferred. Services that need a reactor take it as an argument.
+- ``PIDFile`` and ``AlreadyRunningError``: the pid file ``plait --pidfile`` uses.
+- The ``plait`` command (``plait.app._cli``): ``plait [--reactor NAME] [--log-format text|json]
+  [--log-file PATH] [--log-level LEVEL] [--pidfile PATH] [--daemon] [--uid N] [--gid N]
+  [--workers N] [--shutdown-timeout S] SUBCOMMAND ...``; built-ins ``run FILE.py`` and
+  ``echo --listen ENDPOINT``. The ``systemd:domain=INET:index=0`` server endpoint kind adopts a
+  socket systemd passed (``LISTEN_FDS``/``LISTEN_PID``).
+
+Adding a subcommand (for ``web``, ``telnet``, ``socks``...): write a small object with
+``name``, ``description`` (one line), ``addArguments(parser)`` (argparse) and
+``makeService(reactor, options) -> IService``, in a module that imports nothing heavy at top
+level (``plait --help`` imports it; import your implementation inside ``makeService``), and
+declare it in ``pyproject.toml``::
+
+    [project.entry-points."plait.plugins"]
+    web = "plait.web._command:webCommand"
+
+Raise ``ValueError`` (or ``OSError``) with a clear message for bad input: ``plait`` prints it
+on one line and exits with status 1. Listen through ``StreamServerEndpointService`` so
+``--uid``, ``--workers`` and the "Listening on HOST:PORT" log line work for you.
 
 Errors:
 
@@ -18,15 +41,63 @@ Errors:
 - ``ValueError``: ``PLAIT_REACTOR`` names no reactor (the message lists the choices); raised by
   the first use of the default reactor.
 - ``SystemExit``: ``react`` always ends with it.
+- ``RuntimeError``: two children of a ``MultiService`` with one name; renaming a parented
+  service. ``AlreadyRunningError`` (``RuntimeError``): a pid file names a live process.
+- ``StreamServerEndpointService.startService`` raises what listening failed with
+  (``CannotListenError``).
+
+Importing ``plait.app`` is light (names load on first use), so ``plait --help`` starts fast.
 """
 
-from typing import Any
+from __future__ import annotations
 
-from ._default import ReactorAlreadyInstalledError, getDefaultReactor, installReactor
-from ._react import react
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._default import ReactorAlreadyInstalledError, getDefaultReactor, installReactor
+    from ._pidfile import AlreadyRunningError, PIDFile
+    from ._react import react
+    from ._service import (
+        Application,
+        ClientService,
+        IService,
+        MultiService,
+        Service,
+        StreamServerEndpointService,
+        TimerService,
+        backoffPolicy,
+    )
+
+_WHERE = {
+    "ReactorAlreadyInstalledError": "_default",
+    "getDefaultReactor": "_default",
+    "installReactor": "_default",
+    "react": "_react",
+    "AlreadyRunningError": "_pidfile",
+    "PIDFile": "_pidfile",
+    "Application": "_service",
+    "ClientService": "_service",
+    "IService": "_service",
+    "MultiService": "_service",
+    "Service": "_service",
+    "StreamServerEndpointService": "_service",
+    "TimerService": "_service",
+    "backoffPolicy": "_service",
+}
 
 __all__ = [
+    "AlreadyRunningError",
+    "Application",
+    "ClientService",
+    "IService",
+    "MultiService",
+    "PIDFile",
     "ReactorAlreadyInstalledError",
+    "Service",
+    "StreamServerEndpointService",
+    "TimerService",
+    "backoffPolicy",
     "getDefaultReactor",
     "installReactor",
     "react",
@@ -34,7 +105,12 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    """``plait.app.reactor``: the default reactor, created on first use."""
+    """Public names load on first use; ``plait.app.reactor`` is the default reactor."""
     if name == "reactor":
-        return getDefaultReactor()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        return importlib.import_module("._default", __name__).getDefaultReactor()
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,287 @@
+"""The ``plait`` command: run a service in the foreground (or as a daemon, or as N workers).
+
+Usage: ``plait [global options] SUBCOMMAND [options]``; ``plait --help`` lists the
+subcommands. Exit status 0 after a clean stop (SIGTERM/SIGINT), 1 when the program cannot start
+(one line on stderr says why), 2 for usage errors.
+
+Global options: ``--reactor NAME``, ``--log-format text|json``, ``--log-file PATH`` (default
+stdout; SIGHUP reopens it, for log rotation), ``--log-level``, ``--pidfile PATH``, ``--daemon``,
+``--uid``/``--gid`` (root only; ports bind first), ``--workers N`` (see ``plait.app._workers``),
+``--shutdown-timeout SECONDS`` (how long stopping services may take before the reactor stops
+anyway and drops what is left).
+
+Subcommands are objects found through the entry-point group ``plait.plugins``: each entry point
+is named after its subcommand and names an object with
+
+- ``name: str`` and ``description: str`` (one line, shown by ``plait --help``),
+- ``addArguments(parser: argparse.ArgumentParser) -> None`` (its options),
+- ``makeService(reactor, options: argparse.Namespace) -> IService`` (what to run; raise
+  ``ValueError``/``OSError`` with a clear message for bad input: it becomes status 1).
+
+The module an entry point names is imported for ``--help``, so it must import nothing heavy at
+its top level: import the implementation inside ``makeService``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from typing import IO, Any
+
+__all__ = ["ENTRY_POINT_GROUP", "main"]
+
+ENTRY_POINT_GROUP = "plait.plugins"
+
+# Built-ins; installed plugins with the same name win (so a distribution can replace one).
+_BUILTINS = {"echo": "plait.app._commands:echoCommand", "run": "plait.app._commands:runCommand"}
+_LEVELS = ("debug", "info", "warn", "error", "critical")
+
+
+def _load(spec: str) -> Any:
+    import importlib
+
+    module, _, attr = spec.partition(":")
+    obj: Any = importlib.import_module(module)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def subcommands() -> dict[str, str]:
+    """Subcommand name -> ``module:attribute`` of its object (built-ins and plugins)."""
+    from importlib.metadata import entry_points
+
+    found = dict(_BUILTINS)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        found[ep.name] = ep.value
+    return dict(sorted(found.items()))
+
+
+def _parser(commands: dict[str, str]) -> tuple[argparse.ArgumentParser, Any]:
+    parser = argparse.ArgumentParser(
+        prog="plait",
+        description="Run a plait service in the foreground (SIGTERM/SIGINT stop it).",
+    )
+    parser.add_argument("--reactor", metavar="NAME", help="reactor backend (epoll, poll, ...)")
+    parser.add_argument("--log-format", choices=("text", "json"), default="text")
+    parser.add_argument("--log-file", metavar="PATH", help="log here (default: stdout)")
+    parser.add_argument("--log-level", choices=_LEVELS, default="info")
+    parser.add_argument("--pidfile", metavar="PATH", help="write the process id here")
+    parser.add_argument("--daemon", action="store_true", help="detach (double fork)")
+    parser.add_argument("--uid", type=int, help="switch to this user after binding (root only)")
+    parser.add_argument("--gid", type=int, help="switch to this group after binding (root only)")
+    parser.add_argument("--workers", type=int, default=0, metavar="N", help="N worker processes")
+    parser.add_argument(
+        "--shutdown-timeout", type=float, default=10.0, metavar="SECONDS", help="stop deadline"
+    )
+    sub = parser.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", required=True)
+    return parser, sub
+
+
+def _describe(spec: str) -> str:
+    try:
+        return str(_load(spec).description)
+    except Exception as e:
+        return f"(cannot load {spec}: {e})"
+
+
+class _ReopenableFile:
+    """The log file, reopened on SIGHUP (so logrotate can move it away)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.file: IO[str] = open(path, "a", encoding="utf-8")  # noqa: SIM115
+
+    def write(self, text: str) -> int:
+        return self.file.write(text)
+
+    def flush(self) -> None:
+        self.file.flush()
+
+    def reopen(self) -> None:
+        old, self.file = self.file, open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+        old.close()
+
+
+def _startLogging(options: argparse.Namespace) -> tuple[Any, _ReopenableFile | None]:
+    from plait.log import (
+        FilteringLogObserver,
+        LogLevel,
+        LogLevelFilterPredicate,
+        globalLogPublisher,
+        jsonFileLogObserver,
+        textFileLogObserver,
+    )
+
+    logFile = _ReopenableFile(options.log_file) if options.log_file else None
+    out: Any = logFile if logFile is not None else sys.stdout
+    inner = jsonFileLogObserver(out) if options.log_format == "json" else textFileLogObserver(out)
+    predicate = LogLevelFilterPredicate(LogLevel.levelWithName(options.log_level))
+    observer = FilteringLogObserver(inner, [predicate])
+    globalLogPublisher.addObserver(observer)
+    return observer, logFile
+
+
+def _fail(message: str) -> int:
+    sys.stderr.write(f"plait: error: {message}\n")
+    sys.stderr.flush()
+    return 1
+
+
+def _workerArgv(argv: Sequence[str]) -> list[str]:
+    """The command line for a worker: without ``--workers``, ``--daemon`` and ``--pidfile``."""
+    out: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        if arg in ("--workers", "--pidfile"):
+            skip = True
+        elif arg == "--daemon" or arg.startswith(("--workers=", "--pidfile=")):
+            continue
+        else:
+            out.append(arg)
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``plait`` command with ``argv`` (default ``sys.argv[1:]``); the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    commands = subcommands()
+    parser, sub = _parser(commands)
+    # Find the chosen subcommand without importing the others: only it needs its options.
+    probe = argparse.ArgumentParser(add_help=False)
+    probe.add_argument("rest", nargs=argparse.REMAINDER)
+    chosen = next((a for a in argv if a in commands), None)
+    command: Any = None
+    for name, spec in commands.items():
+        if name == chosen:
+            try:
+                command = _load(spec)
+            except Exception as e:
+                return _fail(f"cannot load subcommand {name!r} ({spec}): {e}")
+            p = sub.add_parser(name, help=command.description, description=command.description)
+            command.addArguments(p)
+        else:
+            help = _describe(spec) if "-h" in argv or "--help" in argv else name
+            sub.add_parser(name, help=help, add_help=False)
+    options = parser.parse_args(argv)
+    if options.workers < 0:
+        parser.error("--workers must be 0 or more")
+
+    from plait import reactor as reactors
+
+    if options.reactor is not None and options.reactor not in reactors.reactorNames():
+        parser.error(
+            f"--reactor {options.reactor!r}: choose one of {', '.join(reactors.reactorNames())}"
+        )
+    return _serve(command, options, argv)
+
+
+def _serve(command: Any, options: argparse.Namespace, argv: Sequence[str]) -> int:
+    from plait import reactor as reactors
+    from plait.log import Logger
+
+    from ._daemon import daemonize, switchUser
+    from ._default import installReactor
+    from ._pidfile import AlreadyRunningError, PIDFile
+
+    log = Logger(namespace="plait.app.cli")
+    pidfile = PIDFile(options.pidfile) if options.pidfile else None
+    try:
+        if pidfile is not None:
+            pidfile.check()
+    except AlreadyRunningError as e:
+        return _fail(str(e))
+    if options.daemon:
+        daemonize()
+    if pidfile is not None:
+        try:
+            pidfile.write()
+        except (AlreadyRunningError, OSError) as e:
+            return _fail(str(e))
+    try:
+        return _run(command, options, argv, reactors, log, installReactor, switchUser)
+    finally:
+        if pidfile is not None:
+            pidfile.remove()
+
+
+def _run(
+    command: Any,
+    options: argparse.Namespace,
+    argv: Sequence[str],
+    reactors: Any,
+    log: Any,
+    installReactor: Any,
+    switchUser: Any,
+) -> int:
+    from plait.defer import maybeDeferred
+
+    from ._workers import ENVIRONMENT_VARIABLE, adoptInheritedSockets, superviseWorkers
+
+    _observer, logFile = _startLogging(options)
+    try:
+        cls = (
+            reactors.reactorClassNamed(options.reactor)
+            if options.reactor
+            else reactors.defaultReactorClass()
+        )
+        reactor = cls()
+    except (ValueError, NotImplementedError, OSError) as e:
+        return _fail(f"cannot create reactor {options.reactor!r}: {e}")
+    installReactor(reactor)
+    try:
+        service = command.makeService(reactor, options)
+        inherited = os.environ.pop(ENVIRONMENT_VARIABLE, None)
+        if inherited is not None:
+            adoptInheritedSockets(reactor, service, inherited)
+        service.privilegedStartService()
+        if options.workers:
+            for stream in _streams(service):
+                stream.startService()  # raises if listening failed
+            switchUser(options.uid, options.gid)
+            return superviseWorkers(
+                service, options.workers, _workerArgv(argv), options.shutdown_timeout
+            )
+        switchUser(options.uid, options.gid)
+        service.startService()
+    except Exception as e:
+        return _fail(f"cannot start {options.subcommand}: {e}")
+
+    def stopServices() -> Any:
+        log.info("stopping")
+        d = maybeDeferred(service.stopService)
+        d.addTimeout(options.shutdown_timeout, reactor)
+        d.addErrback(lambda f: log.warn("services did not stop cleanly: {why}", why=f.value))
+        return d
+
+    def reopenLogs() -> None:
+        if logFile is not None:
+            logFile.reopen()
+        log.info("log file reopened")
+
+    def installHUP() -> None:
+        signal.signal(signal.SIGHUP, lambda s, f: reactor.callFromThread(reopenLogs))
+
+    reactor.addSystemEventTrigger("before", "shutdown", stopServices)
+    reactor.callWhenRunning(installHUP)
+    reactor.callWhenRunning(
+        log.info, "plait {name} running (pid {pid})", name=options.subcommand, pid=os.getpid()
+    )
+    reactor.run()
+    return 0
+
+
+def _streams(service: Any) -> Any:
+    from ._workers import streamServices
+
+    return streamServices(service)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
