@@ -412,9 +412,10 @@ class ClientService(Service):
             d.errback(CancelledError("the ClientService stopped"))
         if self._protocol is None:
             return succeed(None)
-        self._stopped = Deferred()
+        stopped: Deferred[Any] = Deferred()
+        self._stopped = stopped
         self._protocol.transport.loseConnection()
-        return self._stopped
+        return stopped
 
 
 class _LossNotifyingFactory:
