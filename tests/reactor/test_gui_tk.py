@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import resource
 import sys
@@ -24,7 +25,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 @pytest.fixture
 def root() -> Iterator[Any]:
-    """A ``tkinter.Tk`` on the session's Xvfb; destroyed after the test."""
+    """A ``tkinter.Tk`` on the session's Xvfb; destroyed (and freed) after the test."""
     reason = tkSkipReason()
     if reason is not None:
         pytest.skip(reason)
@@ -36,6 +37,10 @@ def root() -> Iterator[Any]:
         tk.destroy()
     except tkinter.TclError:
         pass  # the test destroyed it
+    # Free the interpreter here, on the main thread: Tcl aborts if a garbage collection on
+    # another thread (a later test's worker) frees it.
+    del tk
+    gc.collect()
 
 
 class _PerDescriptorTkReactor(TkReactor):

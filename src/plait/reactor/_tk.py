@@ -163,7 +163,11 @@ class TkReactor(GUIReactorBase):
                 self._root.destroy()
             except Exception:
                 pass  # already destroyed
+        # Let go of Tk now, on the loop thread: the reactor lives in reference cycles, and if
+        # the garbage collector freed the last reference to a Tcl interpreter on another
+        # thread (a thread pool worker, say), Tcl would abort the process.
         self._tk = None
+        self._root = None  # type: ignore[assignment]
 
 
 def _nothing() -> None:
