@@ -80,6 +80,7 @@ class AsyncioReactor(AsyncioStreamMixin, PosixReactorBase):
         self._timerHandle: asyncio.TimerHandle | asyncio.Handle | None = None
         self._timerAt = _INF
         self._inRun = False
+        self._asyncioConnections = set()
         super().__init__()
         self._timers = _ArmingTimerQueue(monotonic, self)
 
@@ -238,11 +239,21 @@ class AsyncioReactor(AsyncioStreamMixin, PosixReactorBase):
         if not self._started and not self._closed:
             self.close()
 
+    def disconnectAll(self) -> None:
+        """At shutdown: lose every descriptor and every asyncio connection."""
+        super().disconnectAll()
+        self._disconnectAsyncio()
+
     def _closeBackend(self) -> None:
         self._disarmTimer()
         super()._closeBackend()
-        if self._ownsLoop and not self._loop.is_closed():
-            self._loop.close()
+        loop = self._loop
+        if self._ownsLoop and not loop.is_closed():
+            # Let aborted transports finish closing their sockets (a few callbacks each).
+            for _ in range(3):
+                loop.call_soon(loop.stop)
+                loop.run_forever()
+            loop.close()
 
 
 class UVLoopReactor(AsyncioReactor):

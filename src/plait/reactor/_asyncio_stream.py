@@ -1,9 +1,413 @@
-"""TCP and Unix stream connections on asyncio's transports, for ``AsyncioReactor``."""
+"""Accepted TCP connections on asyncio's transports, for ``AsyncioReactor``.
+
+``listenTCP`` keeps plait's listening port (binding, ``CannotListenError``, ``stopListening``,
+the accept loop and its back-off) and hands each accepted socket to
+``loop.connect_accepted_socket``: from then on the connection's reads and writes are asyncio's
+(uvloop's C code under uvloop). ``_Adapter`` is the ``asyncio.Protocol`` that forwards
+asyncio's events to the plait protocol; ``AsyncioTCPConnection`` is the plait transport facade
+over the asyncio transport (``write`` is the asyncio transport's own bound method).
+
+Semantics kept from the other backends: ``loseConnection`` flushes then closes
+(``ConnectionDone``), ``abortConnection`` drops the buffer (``ConnectionAborted``), the peer's
+EOF half-closes an ``IHalfCloseableProtocol`` and otherwise closes after flushing, an OS error
+is ``ConnectionLost``, writes after ``loseConnection`` are ignored, and an exception from the
+protocol is logged with its traceback and loses that connection. Backpressure: asyncio's
+``pause_writing``/``resume_writing`` pause and resume a registered push producer; a pull
+producer is asked for more whenever the buffer drains.
+"""
 
 from __future__ import annotations
 
-__all__ = ["AsyncioStreamMixin"]
+import asyncio
+import socket
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from plait.defer import Failure
+from plait.log import Logger, LogLevel
+from plait.protocol import (
+    ConnectionAborted,
+    ConnectionDone,
+    ConnectionLost,
+    IPv4Address,
+    IPv6Address,
+)
+
+from ._tcp import TCPConnector, TCPPort, tcpAddress
+
+__all__ = ["AsyncioStreamMixin", "AsyncioTCPConnection"]
+
+_log = Logger("plait.reactor")
+
+
+def _ignore(data: object) -> None:
+    """``write`` once the connection is closing: dropped, as on every plait transport."""
+
+
+class _Adapter(asyncio.Protocol):
+    """asyncio's protocol side of one connection: forwards events to the plait protocol."""
+
+    __slots__ = ("_conn", "data_received")
+
+    def __init__(self, conn: AsyncioTCPConnection) -> None:
+        self._conn = conn
+        self.data_received = conn._guardedDataReceived  # type: ignore[method-assign]
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._conn._made(transport)  # type: ignore[arg-type]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._conn._lostConnection(exc)
+
+    def eof_received(self) -> bool:
+        return self._conn._eofReceived()
+
+    def pause_writing(self) -> None:
+        self._conn._pauseWriting()
+
+    def resume_writing(self) -> None:
+        self._conn._resumeWriting()
+
+
+class AsyncioTCPConnection:
+    """A plait TCP transport over an asyncio transport (``ITCPTransport``, ``IConsumer``,
+    ``IPushProducer``)."""
+
+    __slots__ = (
+        "__weakref__",
+        "_aborting",
+        "_peerAddr",
+        "_readEOF",
+        "_socket",
+        "_transport",
+        "_writeEOF",
+        "connected",
+        "disconnected",
+        "disconnecting",
+        "producer",
+        "producerPaused",
+        "protocol",
+        "reactor",
+        "streamingProducer",
+        "write",
+    )
+
+    write: Callable[[bytes], None]
+
+    def __init__(self, protocol: Any, reactor: Any, peer: IPv4Address | IPv6Address) -> None:
+        self.protocol = protocol
+        self.reactor = reactor
+        self._peerAddr = peer
+        self._transport: asyncio.Transport | None = None
+        self._socket: Any = None
+        self._aborting = False
+        self._readEOF = False
+        self._writeEOF = False
+        self.write = _ignore
+        self.connected = False
+        self.disconnecting = False
+        self.disconnected = False
+        self.producer: Any = None
+        self.streamingProducer = False
+        self.producerPaused = False
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} to {self._peerAddr} for {self.protocol!r}>"
+
+    def logPrefix(self) -> str:
+        """The protocol's class name, for log messages."""
+        return type(self.protocol).__name__
+
+    # -- events from asyncio ---------------------------------------------------------------
+
+    def _made(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+        self._socket = sock = transport.get_extra_info("socket")
+        if sock is not None:
+            # plait's default, as on every backend: Nagle on unless the protocol says otherwise.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 0)
+        self.write = transport.write
+        self.connected = True
+        self.reactor._asyncioConnections.add(self)
+        try:
+            self.protocol.makeConnection(self)
+        except Exception:
+            self._userError("makeConnection")
+
+    def _guardedDataReceived(self, data: bytes) -> None:
+        try:
+            self.protocol.dataReceived(data)
+        except Exception:
+            self._userError("dataReceived")
+
+    def _eofReceived(self) -> bool:
+        readConnectionLost = getattr(self.protocol, "readConnectionLost", None)
+        if readConnectionLost is None:
+            self.disconnecting = True
+            self.write = _ignore
+            return False  # asyncio closes once what was written is flushed: ConnectionDone
+        self._readEOF = True
+        try:
+            readConnectionLost()
+        except Exception:
+            self._userError("readConnectionLost")
+            return True
+        if self._writeEOF and self._transport is not None:
+            self._transport.close()  # both directions are done
+        return True  # keep the write side open
+
+    def _lostConnection(self, exc: Exception | None) -> None:
+        if self.disconnected:
+            return
+        self.reactor._asyncioConnections.discard(self)
+        self.disconnected = True
+        self.connected = False
+        self.disconnecting = True
+        self.write = _ignore
+        if self._aborting:
+            reason = Failure(ConnectionAborted())
+        elif exc is None:
+            reason = Failure(ConnectionDone())
+        elif isinstance(exc, OSError):
+            reason = Failure(ConnectionLost(exc))
+        else:
+            reason = Failure(exc)
+        producer = self.producer
+        if producer is not None:
+            self.producer = None
+            try:
+                producer.stopProducing()
+            except Exception:
+                _log.failure("Error in stopProducing of {producer!r}", producer=producer)
+        try:
+            self.protocol.connectionLost(reason)
+        except Exception:
+            _log.failure(
+                "Unhandled error in connectionLost of {protocol!r}",
+                level=LogLevel.error,
+                protocol=self.protocol,
+            )
+
+    def _userError(self, where: str) -> None:
+        """Log the exception being handled (from protocol code) and lose the connection."""
+        reason = Failure()
+        _log.failure(
+            "Unhandled error in {where} of {protocol!r}; losing its connection",
+            reason,
+            level=LogLevel.error,
+            where=where,
+            protocol=self.protocol,
+        )
+        transport = self._transport
+        if transport is not None and not self.disconnected:
+            transport.abort()
+            # asyncio reports the abort later; the protocol learns the real reason now.
+            self._aborting = False
+            self._lostConnectionWith(reason)
+
+    def _lostConnectionWith(self, reason: Failure) -> None:
+        if self.disconnected:
+            return
+        self.reactor._asyncioConnections.discard(self)
+        self.disconnected = True
+        self.connected = False
+        self.write = _ignore
+        try:
+            self.protocol.connectionLost(reason)
+        except Exception:
+            _log.failure(
+                "Unhandled error in connectionLost of {protocol!r}", protocol=self.protocol
+            )
+
+    def _pauseWriting(self) -> None:
+        producer = self.producer
+        if producer is not None and self.streamingProducer and not self.producerPaused:
+            self.producerPaused = True
+            producer.pauseProducing()
+
+    def _resumeWriting(self) -> None:
+        producer = self.producer
+        if producer is not None and not self.streamingProducer:
+            self._pull()
+        elif producer is not None and self.producerPaused:
+            self.producerPaused = False
+            producer.resumeProducing()
+
+    # -- ITransport ------------------------------------------------------------------------
+
+    def writeSequence(self, iovec: Iterable[bytes]) -> None:
+        """Write each of ``iovec`` in order."""
+        if self.write is not _ignore and self._transport is not None:
+            self._transport.writelines(iovec)
+
+    def loseConnection(self) -> None:
+        """Close once what was written is flushed; the reason is ``ConnectionDone``."""
+        if self.disconnecting or self._transport is None:
+            return
+        self.disconnecting = True
+        self.write = _ignore
+        self._transport.close()
+
+    def abortConnection(self) -> None:
+        """Close now, dropping what is buffered; the reason is ``ConnectionAborted``."""
+        if self.disconnected or self._transport is None:
+            return
+        self._aborting = True
+        self.write = _ignore
+        self._transport.abort()
+
+    def loseWriteConnection(self) -> None:
+        """Send EOF once what was written is flushed; reading goes on."""
+        transport = self._transport
+        if transport is None or self.disconnecting or not transport.can_write_eof():
+            return
+        self.write = _ignore
+        self._writeEOF = True
+        if self._readEOF:
+            self.loseConnection()  # both directions are done
+            return
+        transport.write_eof()
+
+    def getHost(self) -> IPv4Address | IPv6Address:
+        """The local address."""
+        return tcpAddress(self._socket.getsockname())
+
+    def getPeer(self) -> IPv4Address | IPv6Address:
+        """The remote address."""
+        return self._peerAddr
+
+    def getWriteBufferSize(self) -> int:
+        """Bytes written and not yet sent."""
+        return 0 if self._transport is None else self._transport.get_write_buffer_size()
+
+    def setTcpNoDelay(self, enabled: bool) -> None:
+        """Turn Nagle's algorithm off (True) or on (False)."""
+        self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, int(bool(enabled)))
+
+    def getTcpNoDelay(self) -> bool:
+        """Whether ``TCP_NODELAY`` is set (off by default)."""
+        return bool(self._socket.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+    def setTcpKeepAlive(self, enabled: bool) -> None:
+        """Turn TCP keep-alive probes on or off."""
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, int(bool(enabled)))
+
+    def getTcpKeepAlive(self) -> bool:
+        """Whether ``SO_KEEPALIVE`` is set (off by default)."""
+        return bool(self._socket.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE))
+
+    # -- IConsumer / IPushProducer ---------------------------------------------------------
+
+    def registerProducer(self, producer: Any, streaming: bool) -> None:
+        """Attach a producer, paused and resumed by asyncio's write-buffer limits."""
+        if self.producer is not None:
+            raise RuntimeError(
+                f"Cannot register producer {producer!r}, because {self.producer!r} "
+                "is still registered"
+            )
+        if self.disconnected:
+            producer.stopProducing()
+            return
+        self.producer = producer
+        self.streamingProducer = bool(streaming)
+        self.producerPaused = False
+        if not streaming:
+            if self._transport is not None:
+                # asyncio says "resume" only once the buffer is empty: the moment to pull.
+                self._transport.set_write_buffer_limits(high=0)
+            self.reactor.callLater(0, self._pull)
+
+    def _pull(self) -> None:
+        # A pull producer is asked for more while what it wrote goes straight out; once some
+        # is buffered, resume_writing (buffer drained) asks again.
+        producer = self.producer
+        if producer is None or self.streamingProducer or self.disconnected:
+            return
+        transport = self._transport
+        if transport is None or transport.get_write_buffer_size() == 0:
+            producer.resumeProducing()
+            if self.producer is producer and not self.disconnected:
+                transport = self._transport
+                if transport is None or transport.get_write_buffer_size() == 0:
+                    self.reactor.callLater(0, self._pull)
+
+    def unregisterProducer(self) -> None:
+        """Detach the producer."""
+        pulling = self.producer is not None and not self.streamingProducer
+        if pulling and self._transport is not None and not self.disconnected:
+            self._transport.set_write_buffer_limits()
+        self.producer = None
+        self.streamingProducer = False
+        self.producerPaused = False
+
+    def pauseProducing(self) -> None:
+        """Stop reading (``dataReceived`` stops being called)."""
+        if self._transport is not None and not self.disconnecting:
+            self._transport.pause_reading()
+
+    def resumeProducing(self) -> None:
+        """Start reading again."""
+        if self._transport is not None and not self.disconnecting:
+            self._transport.resume_reading()
+
+    def stopProducing(self) -> None:
+        """Lose the connection."""
+        self.loseConnection()
+
+    def startTLS(self, contextFactory: Any, normal: bool = True) -> Any:
+        """Switch to TLS now (STARTTLS) through ``plait.tls`` over this transport."""
+        from plait.tls import startTLS
+
+        return startTLS(self, contextFactory, not normal)  # accepted: the server unless swapped
+
+
+class AsyncioTCPPort(TCPPort):
+    """A plait ``TCPPort`` whose accepted connections run on asyncio transports."""
+
+    def _accepted(self, sock: socket.socket, addr: Any) -> None:
+        peer = tcpAddress(addr)
+        try:
+            protocol = self.factory.buildProtocol(peer)
+        except Exception:
+            self._buildFailed(sock)
+            return
+        if protocol is None:
+            sock.close()
+            return
+        conn = AsyncioTCPConnection(protocol, self.reactor, peer)
+        loop: asyncio.AbstractEventLoop = self.reactor._loop  # type: ignore[attr-defined]
+        task = loop.create_task(loop.connect_accepted_socket(lambda: _Adapter(conn), sock))
+        task.add_done_callback(_handedOver)
+
+
+def _handedOver(task: asyncio.Task[Any]) -> None:
+    if task.cancelled():
+        return
+    exc = task.exception()
+    if exc is not None:
+        _log.failure("Could not hand an accepted socket to asyncio", Failure(exc))
 
 
 class AsyncioStreamMixin:
-    """Routes stream connections onto asyncio transports."""
+    """``listenTCP`` with connections on asyncio transports (clients stay on descriptors)."""
+
+    _asyncioConnections: set[AsyncioTCPConnection]
+
+    def _disconnectAsyncio(self) -> None:
+        """At shutdown: abort every asyncio connection; its protocol hears it at once."""
+        connections = list(self._asyncioConnections)
+        self._asyncioConnections.clear()
+        for conn in connections:
+            transport = conn._transport
+            if transport is not None:
+                transport.abort()
+            conn._lostConnectionWith(Failure(ConnectionLost("the reactor shut down")))
+
+    def listenTCP(self, port: int, factory: Any, backlog: int = 50, interface: str = "") -> TCPPort:
+        """Listen for TCP connections; returns the ``IListeningPort``."""
+        p = AsyncioTCPPort(self, port, factory, backlog, interface)
+        p.startListening()
+        return p
+
+
+_ = TCPConnector  # clients use plait's descriptor transports on the loop (see module doc)
