@@ -92,7 +92,7 @@ class _ReopenableFile:
     """The log file, reopened on SIGHUP (so logrotate can move it away)."""
 
     def __init__(self, path: str) -> None:
-        self.path = path
+        self.path = os.path.abspath(path)
         self.file: IO[str] = open(path, "a", encoding="utf-8")  # noqa: SIM115
 
     def write(self, text: str) -> int:
@@ -116,7 +116,10 @@ def _startLogging(options: argparse.Namespace) -> tuple[Any, _ReopenableFile | N
         textFileLogObserver,
     )
 
-    logFile = _ReopenableFile(options.log_file) if options.log_file else None
+    try:
+        logFile = _ReopenableFile(options.log_file) if options.log_file else None
+    except OSError as e:
+        raise SystemExit(_fail(f"cannot open log file: {e}")) from None
     out: Any = logFile if logFile is not None else sys.stdout
     inner = jsonFileLogObserver(out) if options.log_format == "json" else textFileLogObserver(out)
     predicate = LogLevelFilterPredicate(LogLevel.levelWithName(options.log_level))
@@ -197,6 +200,8 @@ def _serve(command: Any, options: argparse.Namespace, argv: Sequence[str]) -> in
             pidfile.check()
     except AlreadyRunningError as e:
         return _fail(str(e))
+    if options.log_file:
+        options.log_file = os.path.abspath(options.log_file)  # the daemon works in /
     if options.daemon:
         daemonize()
     if pidfile is not None:
@@ -235,6 +240,14 @@ def _run(
     except (ValueError, NotImplementedError, OSError) as e:
         return _fail(f"cannot create reactor {options.reactor!r}: {e}")
     installReactor(reactor)
+
+    # Until run() installs the reactor's own handlers, a stop request waits in the queue.
+    def earlyStop(signum: int, frame: Any) -> None:
+        reactor.callFromThread(reactor.stop)
+
+    if not options.workers:
+        signal.signal(signal.SIGTERM, earlyStop)
+        signal.signal(signal.SIGINT, earlyStop)
     try:
         service = command.makeService(reactor, options)
         inherited = os.environ.pop(ENVIRONMENT_VARIABLE, None)

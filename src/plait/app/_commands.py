@@ -47,7 +47,11 @@ class _RunCommand:
     description = "run FILE.py, which defines ``application`` (an IService)"
 
     def addArguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("file", metavar="FILE.py", help="a Python file defining application")
+        import os
+
+        parser.add_argument(
+            "file", metavar="FILE.py", type=os.path.abspath, help="a file defining application"
+        )
 
     def makeService(self, reactor: Any, options: argparse.Namespace) -> Any:
         import runpy
