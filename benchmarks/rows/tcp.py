@@ -15,7 +15,17 @@ SERVER_CPU = "server_cpu_us_per_op"  # server CPU (user+sys) µs per unit: per M
 _SOURCE = (
     "DESIGN.md §7 / TCP benchmark issue: epoll >= 1.5x Twisted (ping-pong 50, conn/s), >= bulk"
 )
-_SERVERS = ("plait-epoll", "plait-poll", "plait-select", "twisted", "asyncio", "uvloop")
+_SERVERS = (
+    "plait-epoll",
+    "plait-poll",
+    "plait-select",
+    "plait-asyncio",
+    "plait-uvloop",
+    "twisted",
+    "twisted-asyncio",
+    "asyncio",
+    "uvloop",
+)
 
 
 def _serverCmd(ctx: Context, impl: str, port: int) -> list[str]:

@@ -2,7 +2,8 @@
 
     python echo.py IMPL PORT [BACKLOG]
 
-IMPL is one of plait-epoll, plait-poll, plait-select, twisted, asyncio, uvloop. Each listens on
+IMPL is one of plait-epoll, plait-poll, plait-select, plait-asyncio, plait-uvloop, twisted,
+twisted-asyncio, asyncio, uvloop. Each listens on
 127.0.0.1:PORT and writes back whatever it reads, through the framework's ordinary Protocol API,
 until killed. Exit status 3 means the implementation is not available here.
 """
@@ -26,7 +27,13 @@ def plait(backend: str, port: int, backlog: int) -> None:
     except ImportError as e:
         print(f"unavailable: {e}", file=sys.stderr)
         sys.exit(3)
-    name = {"epoll": "EPollReactor", "poll": "PollReactor", "select": "SelectReactor"}[backend]
+    name = {
+        "epoll": "EPollReactor",
+        "poll": "PollReactor",
+        "select": "SelectReactor",
+        "asyncio": "AsyncioReactor",
+        "uvloop": "UVLoopReactor",
+    }[backend]
     reactorClass = getattr(reactors, name, None)
     if reactorClass is None or not hasattr(Factory, "forProtocol"):
         print(f"unavailable: plait.reactor has no {name}", file=sys.stderr)
@@ -41,10 +48,15 @@ def plait(backend: str, port: int, backlog: int) -> None:
     reactor.run()
 
 
-def twisted(port: int, backlog: int) -> None:
-    from twisted.internet import epollreactor
+def twisted(port: int, backlog: int, onAsyncio: bool = False) -> None:
+    if onAsyncio:
+        from twisted.internet import asyncioreactor
 
-    epollreactor.install()
+        asyncioreactor.install()
+    else:
+        from twisted.internet import epollreactor
+
+        epollreactor.install()
     from twisted.internet import protocol, reactor
 
     class Echo(protocol.Protocol):
@@ -86,8 +98,8 @@ def main() -> None:
     _raiseFileLimit()
     if impl.startswith("plait-"):
         plait(impl.removeprefix("plait-"), port, backlog)
-    elif impl == "twisted":
-        twisted(port, backlog)
+    elif impl in ("twisted", "twisted-asyncio"):
+        twisted(port, backlog, impl == "twisted-asyncio")
     elif impl in ("asyncio", "uvloop"):
         asyncioServer(port, backlog, impl == "uvloop")
     else:

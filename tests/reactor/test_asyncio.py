@@ -199,3 +199,17 @@ def test_await_deferred_directly_needs_asfuture(
             loop.run_until_complete(main())
     finally:
         loop.close()
+
+
+@pytest.mark.parametrize("name", sorted(LOOPS))
+def test_plait_reactor_environment_variable(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PLAIT_REACTOR=asyncio / uvloop makes the default reactor an asyncio one on that loop."""
+    from plait.app._default import _reactorFromEnvironment
+
+    monkeypatch.setenv("PLAIT_REACTOR", name)
+    reactor = _reactorFromEnvironment()
+    try:
+        assert isinstance(reactor, AsyncioReactor)
+        assert ("uvloop" in type(reactor.loop).__module__) == (name == "uvloop")
+    finally:
+        reactor.close()
