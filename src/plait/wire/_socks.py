@@ -127,6 +127,7 @@ class SOCKSParser:
         self._buffer = bytearray()
         self._trailing = bytearray()
         self._scanned = 0  # SOCKS4: how far NUL terminators were already searched for
+        self._useridEnd = -1  # SOCKS4: where the user id's NUL is, once found
 
     def receiveData(self, data: bytes) -> list[_Event]:
         """Take bytes from the client; return the events they complete."""
@@ -218,13 +219,17 @@ class SOCKSParser:
         if len(buf) < 9:
             return False
         # The user id ends at the first NUL after byte 8; SOCKS4a adds a host name after it.
-        start = max(8, self._scanned)
-        end = buf.find(0, start)
+        # Searches resume where the last one stopped, so byte-at-a-time input stays linear.
+        end = self._useridEnd
         if end < 0:
-            self._scanned = len(buf)
-            if len(buf) - 8 > self.maxFieldLength:
-                raise SOCKSProtocolError("SOCKS4 user id too long")
-            return False
+            end = buf.find(0, max(8, self._scanned))
+            if end < 0:
+                self._scanned = len(buf)
+                if len(buf) - 8 > self.maxFieldLength:
+                    raise SOCKSProtocolError("SOCKS4 user id too long")
+                return False
+            self._useridEnd = end
+            self._scanned = end + 1
         userid = bytes(buf[8:end])
         if len(userid) > self.maxFieldLength:
             raise SOCKSProtocolError("SOCKS4 user id too long")
@@ -234,7 +239,6 @@ class SOCKSParser:
         consumed = end + 1
         isHostname = ip[:3] == b"\x00\x00\x00" and ip[3] != 0
         if isHostname:
-            self._scanned = max(self._scanned, end + 1)
             hostEnd = buf.find(0, self._scanned)
             if hostEnd < 0:
                 self._scanned = len(buf)
