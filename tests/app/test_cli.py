@@ -25,9 +25,9 @@ LISTENING = re.compile(r"Listening on 127\.0\.0\.1:(\d+)")
 class Running:
     """A ``plait`` child in its own process group; lines of its stdout arrive on a queue."""
 
-    def __init__(self, args: list[str], **kwargs: object) -> None:
+    def __init__(self, args: list[str], prefix: list[str] = CLI, **kwargs: object) -> None:
         self.process = subprocess.Popen(
-            [*CLI, *args],
+            [*prefix, *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -302,3 +302,77 @@ def test_daemon(tmp_path: Path) -> None:
     while pidfile.exists():
         assert time.monotonic() < deadline
         time.sleep(0.05)
+
+
+WORKER = re.compile(r"worker (\d+) started \(pid (\d+)\)")
+
+
+def test_workers_share_port_and_restart(spawn: list[Running]) -> None:
+    """``--workers 2`` serves one port from two workers; a killed worker is replaced."""
+    r = start(spawn, "--workers", "2", *LISTEN)
+    pids = {}
+    for _ in range(2):
+        m = r.waitFor(WORKER)
+        pids[int(m.group(1))] = int(m.group(2))
+    port = r.port()
+    assert set(pids) == {0, 1}
+    for _ in range(10):
+        assert echoes(port)
+    os.kill(pids[0], signal.SIGKILL)
+    m = r.waitFor(WORKER)
+    assert int(m.group(1)) == 0 and int(m.group(2)) != pids[0]
+    for _ in range(10):
+        assert echoes(port)
+    assert r.stop() == 0
+    for pid in (pids[1], int(m.group(2))):
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
+def test_systemd_socket_activation(spawn: list[Running]) -> None:
+    """``systemd:domain=INET:index=0`` adopts descriptor 3 when LISTEN_PID is this process."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    shim = (
+        "import os, sys; os.dup2(int(sys.argv[1]), 3); os.environ['LISTEN_FDS'] = '1';"
+        "os.environ['LISTEN_PID'] = str(os.getpid());"
+        "os.execv(sys.executable, [sys.executable, '-m', 'plait.app._cli', 'echo',"
+        " '--listen', 'systemd:domain=INET:index=0'])"
+    )
+    r = Running(
+        ["-c", shim, str(listener.fileno())], prefix=[sys.executable], pass_fds=[listener.fileno()]
+    )
+    spawn.append(r)
+    listener.close()
+    r.waitFor(re.compile("running"))
+    assert echoes(port)
+    assert r.stop() == 0
+
+
+def test_systemd_without_sockets_exits_1() -> None:
+    """A systemd endpoint with no inherited sockets is a startup error."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LISTEN_")}
+    result = subprocess.run(
+        [*CLI, "echo", "--listen", "systemd:domain=INET:index=0"],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env=env,
+    )
+    assert result.returncode == 1
+    assert "LISTEN_FDS" in result.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switching user needs root")
+def test_uid_gid_drop_after_binding(spawn: list[Running]) -> None:
+    """As root, ``--uid/--gid`` bind first, then run as that user and group."""
+    r = start(spawn, "--uid", "65534", "--gid", "65534", *LISTEN)
+    port = r.port()
+    r.waitFor(re.compile("running"))
+    status = Path(f"/proc/{r.process.pid}/status").read_text()
+    assert re.search(r"^Uid:\s+65534\s+65534", status, re.M)
+    assert re.search(r"^Gid:\s+65534\s+65534", status, re.M)
+    assert echoes(port)
+    assert r.stop() == 0

@@ -59,6 +59,7 @@ class PIDFile:
         if self._written is not None and self.read() == self._written:
             try:
                 os.unlink(self.path)
-            except FileNotFoundError:
+            except OSError:
+                # Gone already, or no longer ours to remove (privileges were dropped).
                 pass
         self._written = None
