@@ -1,0 +1,41 @@
+"""HTTP/1.1 as a sans-IO machine: see ``plait.wire._http`` for the contract."""
+
+from plait.wire._http import (
+    CHUNK_DATA,
+    CHUNK_END,
+    CHUNK_SIZE,
+    DONE,
+    FAILED,
+    HEAD,
+    LENGTH_BODY,
+    RESPONSES,
+    STATES,
+    TRAILER,
+    BodyReceived,
+    EndOfRequest,
+    HTTPRequestError,
+    HTTPRequestParser,
+    RequestReceived,
+    encodeChunk,
+    formatResponseHead,
+)
+
+__all__ = [
+    "CHUNK_DATA",
+    "CHUNK_END",
+    "CHUNK_SIZE",
+    "DONE",
+    "FAILED",
+    "HEAD",
+    "LENGTH_BODY",
+    "RESPONSES",
+    "STATES",
+    "TRAILER",
+    "BodyReceived",
+    "EndOfRequest",
+    "HTTPRequestError",
+    "HTTPRequestParser",
+    "RequestReceived",
+    "encodeChunk",
+    "formatResponseHead",
+]
