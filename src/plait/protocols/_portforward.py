@@ -47,8 +47,13 @@ class _RelaySide(Protocol):
         peer, self.peer = self.peer, None
         if peer is not None:
             peer.peer = None
-            if peer.transport is not None:
-                peer.transport.loseConnection()
+            transport: Any = peer.transport
+            if transport is not None:
+                # Our transport is the peer's producer; loseConnection waits for a registered
+                # producer to unregister, so unregister the dead one first.
+                if getattr(transport, "producer", None) is not None:
+                    transport.unregisterProducer()
+                transport.loseConnection()
 
 
 def relay(one: Protocol, other: Protocol) -> None:
