@@ -376,3 +376,23 @@ def test_uid_gid_drop_after_binding(spawn: list[Running]) -> None:
     assert re.search(r"^Gid:\s+65534\s+65534", status, re.M)
     assert echoes(port)
     assert r.stop() == 0
+
+
+def test_graceful_stop_drains_until_deadline(spawn: list[Running]) -> None:
+    """On SIGTERM listening stops at once; an open connection is served until the deadline."""
+    r = start(spawn, "--shutdown-timeout", "1", *LISTEN)
+    port = r.port()
+    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as s:
+        s.sendall(b"x")
+        assert s.recv(1) == b"x"
+        began = time.monotonic()
+        r.process.send_signal(signal.SIGTERM)
+        r.waitFor(re.compile("Stopping factory"))  # the port is closed
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT).close()
+        s.sendall(b"y")
+        assert s.recv(1) == b"y"
+        r.waitFor(re.compile(r"dropping 1 open connections"))
+        assert s.recv(1) == b""
+        assert r.process.wait(TIMEOUT) == 0
+        assert time.monotonic() - began >= 0.9

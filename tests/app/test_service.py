@@ -266,3 +266,28 @@ def test_client_service_stop_cancels_waiters() -> None:
     failureResultOf(d, CancelledError)
     assert endpoint.attempts[0][0].called
     assert not clock.getDelayedCalls()
+
+
+def test_stream_server_tracks_connections_until_drained() -> None:
+    """whenDrained fires once every connection the service accepted has been lost."""
+    reactor = MemoryReactor()
+    service = StreamServerEndpointService(
+        TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1"), Factory.forProtocol(Protocol)
+    )
+    service.startService()
+    factory = reactor.tcpServers[0][1]
+    protocols = [factory.buildProtocol(None) for _ in range(2)]
+    transports = []
+    for p in protocols:
+        t = StringTransportWithDisconnection()
+        t.protocol = p
+        p.makeConnection(t)
+        transports.append(t)
+    assert service.connections == set(protocols)
+    successResultOf(service.stopService())
+    drained = service.whenDrained()
+    transports[0].loseConnection()
+    assertNoResult(drained)
+    transports[1].loseConnection()
+    successResultOf(drained)
+    assert not service.connections

@@ -271,7 +271,7 @@ def _run(
     installReactor: Any,
     switchUser: Any,
 ) -> int:
-    from plait.defer import maybeDeferred
+    from plait.defer import Deferred, DeferredList, maybeDeferred
 
     from ._workers import ENVIRONMENT_VARIABLE, adoptInheritedSockets, superviseWorkers
 
@@ -313,11 +313,36 @@ def _run(
         return _fail(f"cannot start {options.subcommand}: {e}")
 
     def stopServices() -> Any:
+        # Stop (listening ends), then let open connections finish until the deadline; the
+        # reactor drops whatever is still open after that.
         log.info("stopping")
-        d = maybeDeferred(service.stopService)
-        d.addTimeout(options.shutdown_timeout, reactor)
-        d.addErrback(lambda f: log.warn("services did not stop cleanly: {why}", why=f.value))
-        return d
+        streams = list(_streams(service))
+        finished: Deferred[None] = Deferred()
+
+        def finish(timedOut: bool) -> None:
+            if finished.called:
+                return
+            if timedOut:
+                left = sum(len(s.connections) for s in streams)
+                log.warn(
+                    "shutdown timeout ({seconds}s); dropping {left} open connections",
+                    seconds=options.shutdown_timeout,
+                    left=left,
+                )
+            elif timer.active():
+                timer.cancel()
+            finished.callback(None)
+
+        def drain(_: object) -> Any:
+            return DeferredList([s.whenDrained() for s in streams])
+
+        def stopFailed(failure: Any) -> None:
+            log.failure("services did not stop cleanly", failure)
+
+        timer = reactor.callLater(options.shutdown_timeout, finish, True)
+        work = maybeDeferred(service.stopService).addCallback(drain)
+        work.addErrback(stopFailed).addCallback(lambda _: finish(False))
+        return finished
 
     def reopenLogs() -> None:
         if logFile is not None:

@@ -197,12 +197,15 @@ class StreamServerEndpointService(Service):
         self._waiting: Deferred[Any] | None = None
         self._failure: Failure | None = None
         self._listeners: list[Deferred[Any]] = []
+        self.connections: set[Any] = set()
+        self._drainWaiters: list[Deferred[None]] = []
 
     def privilegedStartService(self) -> None:
         """Start listening now."""
         if self._waiting is not None:
             return
-        self._waiting = self.endpoint.listen(self.factory)
+        tracking = _TrackingFactory(self.factory, self.connections.add, self._connectionGone)
+        self._waiting = self.endpoint.listen(tracking)
         self._waiting.addCallbacks(self._listened, self._listenFailed)
 
     def _listened(self, port: Any) -> None:
@@ -220,6 +223,23 @@ class StreamServerEndpointService(Service):
         listeners, self._listeners = self._listeners, []
         for d in listeners:
             d.errback(failure)
+
+    def _connectionGone(self, protocol: Any) -> None:
+        self.connections.discard(protocol)
+        if not self.connections:
+            waiters, self._drainWaiters = self._drainWaiters, []
+            for d in waiters:
+                if not d.called:  # a waiter may have been cancelled
+                    d.callback(None)
+
+    def whenDrained(self) -> Deferred[None]:
+        """A Deferred firing once no connection accepted by this service is open (for a
+        graceful stop: stop listening, then wait for this with a deadline)."""
+        if not self.connections:
+            return succeed(None)
+        d: Deferred[None] = Deferred()
+        self._drainWaiters.append(d)
+        return d
 
     def whenListening(self) -> Deferred[Any]:
         """A Deferred firing with the listening port (or failing as listening failed)."""
@@ -416,6 +436,44 @@ class ClientService(Service):
         self._stopped = stopped
         self._protocol.transport.loseConnection()
         return stopped
+
+
+class _TrackingFactory:
+    """Wraps a server factory to see each protocol it builds come and go (no per-byte cost:
+    only ``connectionLost`` is wrapped, not the protocol)."""
+
+    def __init__(
+        self, factory: Any, onMade: Callable[[Any], None], onGone: Callable[[Any], None]
+    ) -> None:
+        self._factory = factory
+        self._onMade = onMade
+        self._onGone = onGone
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._factory, name)
+
+    def __repr__(self) -> str:
+        return repr(self._factory)
+
+    def buildProtocol(self, addr: Any) -> Any:
+        protocol = self._factory.buildProtocol(addr)
+        if protocol is None:
+            return None
+        original = protocol.connectionLost
+        onGone = self._onGone
+
+        def connectionLost(reason: Any) -> None:
+            try:
+                original(reason)
+            finally:
+                onGone(protocol)
+
+        try:
+            protocol.connectionLost = connectionLost
+        except AttributeError:  # a protocol with __slots__: not tracked
+            return protocol
+        self._onMade(protocol)
+        return protocol
 
 
 class _LossNotifyingFactory:
