@@ -396,3 +396,15 @@ def test_graceful_stop_drains_until_deadline(spawn: list[Running]) -> None:
         assert s.recv(1) == b""
         assert r.process.wait(TIMEOUT) == 0
         assert time.monotonic() - began >= 0.9
+
+
+def test_workers_pass_on_sighup(spawn: list[Running], tmp_path: Path) -> None:
+    """SIGHUP to the master makes it and every worker reopen the log file."""
+    log = tmp_path / "plait.log"
+    r = start(spawn, "--workers", "2", "--log-file", str(log), *LISTEN)
+    text = _waitForFile(log, r"(?s)running.*running")
+    assert echoes(int(LISTENING.findall(text)[0]))
+    log.rename(tmp_path / "plait.log.1")
+    r.process.send_signal(signal.SIGHUP)
+    _waitForFile(log, r"(?s)reopened.*reopened")
+    assert r.stop() == 0

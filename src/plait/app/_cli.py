@@ -305,7 +305,11 @@ def _run(
                 stream.startService()  # raises if listening failed
             switchUser(options.uid, options.gid)
             return superviseWorkers(
-                service, options.workers, _workerArgv(argv), options.shutdown_timeout
+                service,
+                options.workers,
+                _workerArgv(argv),
+                options.shutdown_timeout,
+                logFile.reopen if logFile is not None else None,
             )
         switchUser(options.uid, options.gid)
         service.startService()

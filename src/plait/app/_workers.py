@@ -15,7 +15,8 @@ fresh processes (not plain forks), so no reactor state (an epoll set) is shared.
 
 The master restarts a worker that dies, waiting ``min(0.1 * 2**n, 10)`` seconds after ``n``
 quick deaths in a row (a worker that lived 10 s resets ``n``). SIGTERM/SIGINT to the master
-send SIGTERM to every worker, wait for them (SIGKILL after the shutdown timeout), and exit 0.
+send SIGTERM to every worker, wait for them (SIGKILL after the shutdown timeout), and exit 0;
+SIGHUP is passed on (log files are reopened everywhere).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from plait.log import Logger
@@ -73,9 +74,16 @@ def _listeningDescriptors(service: Any) -> list[int]:
 
 
 def superviseWorkers(
-    service: Any, count: int, workerArgv: Sequence[str], shutdownTimeout: float
+    service: Any,
+    count: int,
+    workerArgv: Sequence[str],
+    shutdownTimeout: float,
+    onHangup: Callable[[], None] | None = None,
 ) -> int:
-    """Run ``count`` workers over ``service``'s bound sockets until SIGTERM/SIGINT; exit status."""
+    """Run ``count`` workers over ``service``'s bound sockets until SIGTERM/SIGINT; exit status.
+
+    SIGHUP calls ``onHangup`` (the master reopens its log file) and is passed on to every
+    worker (they reopen theirs)."""
     fds = _listeningDescriptors(service)
     env = dict(os.environ, **{ENVIRONMENT_VARIABLE: ",".join(map(str, fds))})
     argv = [sys.executable, "-m", "plait.app._cli", *workerArgv]
@@ -85,8 +93,15 @@ def superviseWorkers(
         nonlocal stopping
         stopping = True
 
+    hangups = 0
+
+    def hangup(signum: int, frame: Any) -> None:
+        nonlocal hangups
+        hangups += 1
+
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGHUP, hangup)
 
     def spawn(slot: int) -> subprocess.Popen[bytes]:
         process = subprocess.Popen(argv, env=env, pass_fds=fds)
@@ -99,6 +114,13 @@ def superviseWorkers(
     restartAt: dict[int, float] = {}
     while not stopping:
         time.sleep(0.05)
+        if hangups:
+            hangups = 0
+            if onHangup is not None:
+                onHangup()
+            for process in workers:
+                if process.poll() is None:
+                    process.send_signal(signal.SIGHUP)
         now = time.monotonic()
         for slot, process in enumerate(workers):
             if slot in restartAt:
