@@ -408,3 +408,23 @@ def test_workers_pass_on_sighup(spawn: list[Running], tmp_path: Path) -> None:
     r.process.send_signal(signal.SIGHUP)
     _waitForFile(log, r"(?s)reopened.*reopened")
     assert r.stop() == 0
+
+
+def test_daemon_startup_error_reported(tmp_path: Path) -> None:
+    """With ``--daemon`` a startup error still reaches the caller: status 1 and the message."""
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        pidfile = tmp_path / "plait.pid"
+        result = run(
+            "--daemon",
+            "--pidfile",
+            str(pidfile),
+            "echo",
+            "--listen",
+            f"tcp:{port}:interface=127.0.0.1",
+        )
+    assert result.returncode == 1
+    assert "plait: error: cannot start echo" in result.stderr
+    assert not pidfile.exists()

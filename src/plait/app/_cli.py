@@ -32,7 +32,7 @@ import sys
 TYPE_CHECKING = False  # importing typing costs ~10 ms of `plait --help`; mypy reads the block
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from typing import IO, Any
 
 __all__ = ["ENTRY_POINT_GROUP", "main"]
@@ -174,10 +174,23 @@ def _startLogging(options: argparse.Namespace) -> tuple[Any, _ReopenableFile | N
     return observer, logFile
 
 
+# Set in a daemon: tells the original process how startup went (see ``daemonize``).
+_ready: Callable[[int, str], None] | None = None
+
+
 def _fail(message: str) -> int:
-    sys.stderr.write(f"plait: error: {message}\n")
+    line = f"plait: error: {message}\n"
+    sys.stderr.write(line)
     sys.stderr.flush()
+    _report(1, line)
     return 1
+
+
+def _report(status: int, message: str = "") -> None:
+    global _ready
+    ready, _ready = _ready, None
+    if ready is not None:
+        ready(status, message)
 
 
 def _workerArgv(argv: Sequence[str]) -> list[str]:
@@ -249,7 +262,8 @@ def _serve(command: Any, options: argparse.Namespace, argv: Sequence[str]) -> in
     if options.log_file:
         options.log_file = os.path.abspath(options.log_file)  # the daemon works in /
     if options.daemon:
-        daemonize()
+        global _ready
+        _ready = daemonize()
     if pidfile is not None:
         try:
             pidfile.write()
@@ -304,6 +318,7 @@ def _run(
             for stream in _streams(service):
                 stream.startService()  # raises if listening failed
             switchUser(options.uid, options.gid)
+            _report(0)
             return superviseWorkers(
                 service,
                 options.workers,
@@ -315,6 +330,7 @@ def _run(
         service.startService()
     except Exception as e:
         return _fail(f"cannot start {options.subcommand}: {e}")
+    _report(0)
 
     def stopServices() -> Any:
         # Stop (listening ends), then let open connections finish until the deadline; the
