@@ -44,7 +44,7 @@ class _EchoCommand:
 
 class _RunCommand:
     name = "run"
-    description = "run FILE.py, which defines ``application`` (an IService)"
+    description = "run FILE.py, a file that defines application (an IService)"
 
     def addArguments(self, parser: argparse.ArgumentParser) -> None:
         import os
