@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from ..defer import Deferred, Failure, fail
-from ..log import Logger
+from ..log import Logger, LogLevel
 
 __all__ = [
     "Connection",
@@ -413,7 +413,7 @@ class ConnectionPool:
         try:
             raw.rollback()
         except Exception:
-            _log.failure("{pool}: rollback failed", pool=self.name)
+            _log.failure("{pool}: rollback failed", pool=self.name, level=LogLevel.error)
 
     def _isGood(self, raw: Any) -> bool:
         try:
