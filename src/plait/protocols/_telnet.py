@@ -87,6 +87,8 @@ class TelnetProtocol(Protocol):
         if event.option == TTYPE and not event.local and event.enabled:
             self.machine.sendSubnegotiation(TTYPE, bytes([TTYPE_SEND]))
         for wanted, d in self._waiting.pop((event.option, event.local), []):
+            if d.called:  # timed out already
+                continue
             if wanted == event.enabled:
                 d.callback(None)
             else:
