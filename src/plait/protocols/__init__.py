@@ -19,6 +19,11 @@ Framing (``plait.protocols.framing``, paper §7): ``LineReceiver`` (line mode / 
 errors are ``plait.wire``'s (``LocalProtocolError`` for a string too long to send); bad input
 from the peer is logged and loses the connection.
 
+Servers from the paper's Table 1, as submodules: ``plait.protocols.telnet``
+(``TelnetProtocol``, ``TelnetTransport``), ``plait.protocols.socks`` (``SOCKSFactory``: SOCKS4,
+4a and 5, refusing every destination no ``allow`` rule admits) and
+``plait.protocols.portforward`` (``ProxyFactory``, ``relay``). Each documents its own errors.
+
 Errors: the policies raise none of their own. A refused connection is ``buildProtocol``
 returning None (the transport closes it); a missing clock is a ``RuntimeError`` at connection
 time.
