@@ -283,3 +283,25 @@ def test_parse_users() -> None:
     assert parseUsers("# c\nalice:se:cret\n\nbob:\n") == {b"alice": b"se:cret", b"bob": b""}
     with pytest.raises(ValueError):
         parseUsers("nocolon\n")
+
+
+def test_client_leaving_cancels_connect() -> None:
+    """A client that leaves while its destination is connecting cancels that attempt."""
+    reactor, client, pump = start()
+    send(client, pump, NOAUTH + REQ5)
+    connector = reactor.connectors[-1]
+    assert client.transport is not None
+    client.transport.loseConnection()
+    pump.flush()
+    assert connector.stoppedConnecting
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 5])
+def test_handshake_in_small_chunks(chunk: int) -> None:
+    """The whole SOCKS5 handshake with auth works when the client's bytes arrive in pieces."""
+    reactor, client, pump = start(users=USERS)
+    stream = b"\x05\x01\x02" + b"\x01\x05alice\x06secret" + REQ5_NAME
+    for i in range(0, len(stream), chunk):
+        send(client, pump, stream[i : i + chunk])
+    assert client.received == b"\x05\x02\x01\x00"
+    assert reactor.tcpClients[-1][:2] == ("127.0.0.1", 80)

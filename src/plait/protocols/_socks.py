@@ -70,6 +70,7 @@ class SOCKSServer(_RelaySide):
         self._timer: Any = None
         self._version = 0
         self._relaying = False
+        self._connecting: Deferred[Any] | None = None
 
     def connectionMade(self) -> None:
         self._timer = self.factory.reactor.callLater(self.factory.handshakeTimeout, self._timedOut)
@@ -201,6 +202,7 @@ class SOCKSServer(_RelaySide):
         endpointClass = TCP4ClientEndpoint if ip.version == 4 else TCP6ClientEndpoint
         endpoint = endpointClass(self.factory.reactor, address, event.port)
         d: Deferred[Any] = connectProtocol(endpoint, ProxyClient())
+        self._connecting = d
         d.addCallbacks(
             lambda client: self._connected(client),
             lambda f: self._connectFailed(event, f),
@@ -246,6 +248,9 @@ class SOCKSServer(_RelaySide):
     def connectionLost(self, reason: Failure | None = None) -> None:
         self.connected = 0
         self._cancelTimer()
+        connecting, self._connecting = self._connecting, None
+        if connecting is not None and not connecting.called:
+            connecting.cancel()  # the client left while we were connecting for it
         super().connectionLost(reason)
 
 
