@@ -1,0 +1,36 @@
+"""XML-RPC (paper §6.2.1, §7): publish ``xmlrpc_NAME`` methods; call servers with ``Proxy``.
+
+- ``XMLRPC(allowNone=False, useDateTime=False)``: a leaf resource answering POSTed calls;
+  ``putSubHandler(prefix, handler)`` publishes ``prefix.NAME``; ``addIntrospection(r)`` adds
+  ``system.listMethods``/``methodHelp``/``methodSignature``.
+- ``Proxy(url, reactor, allowNone=False)``: ``callRemote(method, *args) -> Deferred``. (A
+  minimal HTTP/1.1 client, one connection per call, lives in ``_xmlrpc`` until
+  ``plait.web.client`` exists.)
+
+Errors: ``Fault(faultCode, faultString)`` (the stdlib's); an unknown procedure is
+``NoSuchFunction`` (code ``XMLRPC.NOT_FOUND`` = 8001); an exception in a procedure is logged
+and answered with code ``XMLRPC.FAILURE`` (8002), as is unparseable input or a body with a
+DOCTYPE/entity declaration; a body over ``XMLRPC.maxBodySize`` (10 MiB) is answered 413.
+"""
+
+from plait.web._xmlrpc import (
+    XMLRPC,
+    Binary,
+    DateTime,
+    Fault,
+    NoSuchFunction,
+    Proxy,
+    XMLRPCIntrospection,
+    addIntrospection,
+)
+
+__all__ = [
+    "XMLRPC",
+    "Binary",
+    "DateTime",
+    "Fault",
+    "NoSuchFunction",
+    "Proxy",
+    "XMLRPCIntrospection",
+    "addIntrospection",
+]
