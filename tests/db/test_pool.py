@@ -415,3 +415,24 @@ def test_deferredListOfQueries(reactor: Any, tmp_path: Path) -> None:
     d: Deferred[Any] = DeferredList([pool.runQuery(f"select {i}") for i in range(5)])
     result = runUntil(reactor, d)
     assert result == [(True, [(i,)]) for i in range(5)]
+
+
+def test_openfunFailureFailsTheCallOnly(reactor: Any, tmp_path: Path) -> None:
+    """If cp_openfun raises, that call fails with its error and the next call connects again."""
+    pool = makePool(reactor, tmp_path / "db", cp_min=1, cp_max=1)
+    attempts: list[object] = []
+
+    def openfun(conn: Any) -> None:
+        attempts.append(conn)
+        if len(attempts) == 1:
+            raise RuntimeError("setup failed")
+
+    pool.openfun = openfun
+
+    async def main() -> Any:
+        with pytest.raises(RuntimeError, match="setup failed"):
+            await pool.runQuery("select 1")
+        return await pool.runQuery("select 1")
+
+    assert runAsync(reactor, main) == [(1,)]
+    assert len(attempts) == 2
