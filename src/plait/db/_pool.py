@@ -174,7 +174,8 @@ class ConnectionPool:
     ``InterfaceError`` makes the pool test its connection with ``cp_good_sql`` (default
     ``"select 1"``); if that fails too the connection is discarded and the call fails with
     ``ConnectionLost`` (it is *not* retried: it may have had effects), and the next call
-    connects afresh.
+    connects afresh. Each pooled connection is found dead on its own next use, so after a
+    server restart up to one call per pool thread may fail this way.
 
     The pool starts when ``reactor`` runs (or now, if it is running) and closes at its
     shutdown; ``close()`` closes it earlier. ``reactor`` is required: there is no global one.
