@@ -245,3 +245,13 @@ def test_long_body_is_linear() -> None:
                 total += len(event.data)
     assert total == size
     assert machine.state == "DONE"
+
+
+def test_connect_tunnel_has_no_body() -> None:
+    """A 2xx answer to CONNECT ends at its head; the bytes after it belong to the tunnel."""
+    machine = HTTPClientMachine()
+    head = machine.sendRequest(b"CONNECT", b"example.com:443", [(b"Host", b"example.com:443")])
+    assert b"Content-Length" not in head
+    events = machine.receiveData(b"HTTP/1.1 200 Connection established\r\n\r\n\x16\x03")
+    assert isinstance(events[-1], EndOfResponse)
+    assert machine.takeBufferedData() == b"\x16\x03"

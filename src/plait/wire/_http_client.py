@@ -185,7 +185,7 @@ class HTTPClientMachine:
         framing: list[tuple[bytes, bytes]] = []
         if bodyLength is None:
             framing.append((b"Transfer-Encoding", b"chunked"))
-        elif bodyLength > 0 or method not in (b"GET", b"HEAD", b"DELETE", b"OPTIONS", b"TRACE"):
+        elif bodyLength > 0 or method not in (b"GET", b"HEAD", b"DELETE", b"OPTIONS", b"TRACE", b"CONNECT"):
             framing.append((b"Content-Length", b"%d" % bodyLength))
         head = formatRequestHead(method, target, headers + framing)
         self._method = method
@@ -343,7 +343,9 @@ class HTTPClientMachine:
                 elif b"keep-alive" in tokens and version == b"1.0" and self._keepAlive:
                     keepAlive = True
         self._keepAlive = keepAlive
-        noBody = self._method == b"HEAD" or code in (204, 304)
+        # A successful CONNECT turns the connection into a tunnel: no body follows.
+        tunnel = self._method == b"CONNECT" and 200 <= code < 300
+        noBody = self._method == b"HEAD" or code in (204, 304) or tunnel
         length: int | None = None
         if codings and lengths:
             raise self._fail("both Content-Length and Transfer-Encoding in the response")
@@ -434,6 +436,14 @@ class HTTPClientMachine:
         state = self._state
         self._state = _FAILED
         raise RemoteProtocolError(f"connection closed in the middle of the response ({state})")
+
+    def takeBufferedData(self) -> bytes:
+        """After a response (a CONNECT tunnel's 2xx), the bytes already received past it."""
+        if self._state != _DONE:
+            raise LocalProtocolError("the response is not complete")
+        data = bytes(self._buffer)
+        self._buffer.clear()
+        return data
 
     def startNextCycle(self) -> None:
         """Ready for the next request on this connection (after a keep-alive response)."""
