@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from plait.log import Logger
 from plait.protocol import Protocol
 from plait.wire.http import DONE as _DONE
-from plait.wire.http import HEAD as _HEAD
 from plait.wire.http import (
     RESPONSES,
     BodyReceived,
@@ -60,6 +59,7 @@ class HTTPChannel(Protocol):
         self._deadline: float | None = None
         self._timer: Any = None
         self._feeding = False
+        self._cycled = False
         self._readPaused = False
         self._discarded = 0
         self._closed = False
@@ -104,6 +104,7 @@ class HTTPChannel(Protocol):
     def _feed(self, data: bytes) -> None:
         parser = self._parser
         self._feeding = True
+        self._cycled = False
         try:
             while True:
                 try:
@@ -122,8 +123,9 @@ class HTTPChannel(Protocol):
                     if self._closed:
                         return
                 # A response finished at once and a pipelined request waits: go on with it.
-                if parser.state != _HEAD or not parser.hasBufferedData:
+                if not self._cycled or not parser.hasBufferedData:
                     break
+                self._cycled = False
         finally:
             self._feeding = False
         if parser.state == _DONE:
@@ -168,6 +170,7 @@ class HTTPChannel(Protocol):
             self._close()
             return
         self._parser.startNextCycle()
+        self._cycled = True
         if self._readPaused:
             self._readPaused = False
             self.transport.resumeProducing()  # type: ignore[union-attr]
@@ -216,10 +219,14 @@ class HTTPChannel(Protocol):
         if clock is None or seconds is None:
             self._deadline = None
             return
-        self._deadline = clock.seconds() + seconds
-        # One pending call at a time; it re-arms itself if the deadline moved later.
-        if self._timer is None:
+        deadline = self._deadline = clock.seconds() + seconds
+        # One pending call at a time; it re-arms itself if the deadline moved later, and is
+        # moved earlier here (cheaper than a reset on every request).
+        timer = self._timer
+        if timer is None:
             self._timer = clock.callLater(seconds, self._checkTimeout)
+        elif timer.getTime() > deadline:
+            timer.reset(seconds)
 
     def _checkTimeout(self) -> None:
         self._timer = None

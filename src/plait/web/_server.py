@@ -635,8 +635,14 @@ class Request:
             self._transportWrite(b"0\r\n\r\n")
         self._finished()
 
+    def _closeContent(self) -> None:
+        content = self._content
+        if content is not None and not isinstance(content, io.BytesIO):
+            content.close()
+
     def _finished(self) -> None:
         self.finished = True
+        self._closeContent()
         try:
             self.site.log(self)
         except Exception:
@@ -668,6 +674,7 @@ class Request:
 
             reason = Failure(ConnectionDone("connection closed before the response finished"))
         self._lost = reason
+        self._closeContent()
         producer, self._producer = self._producer, None
         if producer is not None:
             try:
