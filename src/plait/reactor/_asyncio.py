@@ -81,6 +81,7 @@ class AsyncioReactor(AsyncioStreamMixin, PosixReactorBase):
         self._timerAt = _INF
         self._inRun = False
         self._asyncioConnections = set()
+        self._asyncioPorts = set()
         super().__init__()
         self._timers = _ArmingTimerQueue(monotonic, self)
 

@@ -23,7 +23,7 @@ import socket
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from plait.defer import Failure
+from plait.defer import Deferred, Failure
 from plait.log import Logger, LogLevel
 from plait.protocol import (
     ConnectionAborted,
@@ -361,23 +361,116 @@ class AsyncioTCPConnection:
         return startTLS(self, contextFactory, not normal)  # accepted: the server unless swapped
 
 
-class AsyncioTCPPort(TCPPort):
-    """A plait ``TCPPort`` whose accepted connections run on asyncio transports."""
+class _ServerAdapter(_Adapter):
+    """The adapter of a connection asyncio accepted: builds the plait protocol when made."""
 
-    def _accepted(self, sock: socket.socket, addr: Any) -> None:
-        peer = tcpAddress(addr)
+    __slots__ = ("_made", "_port")
+
+    def __init__(self, port: AsyncioTCPPort) -> None:
+        self._port = port
+        # uvloop looks data_received up before connection_made: bind it now, to a connection
+        # whose protocol is filled in once the peer is known.
+        conn = AsyncioTCPConnection(None, port.reactor, None)  # type: ignore[arg-type]
+        super().__init__(conn)
+        self._made = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        port = self._port
         try:
-            protocol = self.factory.buildProtocol(peer)
+            peer = tcpAddress(transport.get_extra_info("peername"))
+            protocol = port.factory.buildProtocol(peer)
         except Exception:
-            self._buildFailed(sock)
+            _log.failure(
+                "Unhandled error in buildProtocol of {factory!r}; closing the connection",
+                level=LogLevel.error,
+                factory=port.factory,
+            )
+            transport.abort()  # type: ignore[attr-defined]
             return
         if protocol is None:
-            sock.close()
+            transport.abort()  # type: ignore[attr-defined]
             return
-        conn = AsyncioTCPConnection(protocol, self.reactor, peer)
+        conn = self._conn
+        conn.protocol = protocol
+        conn._peerAddr = peer
+        self._made = True
+        conn._made(transport)  # type: ignore[arg-type]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._made:
+            self._conn._lostConnection(exc)
+
+    def eof_received(self) -> bool:
+        return self._conn._eofReceived() if self._made else False
+
+
+class AsyncioTCPPort(TCPPort):
+    """A plait ``TCPPort`` (binding, errors, addresses) whose socket asyncio serves: the
+    accept loop and every accepted connection run in the loop (in C under uvloop)."""
+
+    _server: Any = None
+    _serverTask: Any = None
+    _pendingSocket: socket.socket | None = None
+    _serveStarted = False
+
+    def _startReading(self) -> None:
+        if self._reading:
+            return
+        self._reading = True
         loop: asyncio.AbstractEventLoop = self.reactor._loop  # type: ignore[attr-defined]
-        task = loop.create_task(loop.connect_accepted_socket(lambda: _Adapter(conn), sock))
-        task.add_done_callback(_handedOver)
+        self._serverTask = task = loop.create_task(self._serve(loop))
+        task.add_done_callback(self._serving)
+
+    async def _serve(self, loop: asyncio.AbstractEventLoop) -> Any:
+        self._serveStarted = True
+        return await loop.create_server(
+            lambda: _ServerAdapter(self),
+            sock=self._pendingSocket or self.socket,  # type: ignore[arg-type]
+            backlog=self.backlog,
+        )
+
+    def _serving(self, task: asyncio.Task[Any]) -> None:
+        self._serverTask = None
+        if task.cancelled() or task.exception() is not None:
+            if not task.cancelled():
+                _log.failure(
+                    "asyncio could not serve {port!r}", Failure(task.exception()), port=self
+                )
+            sock = self.socket if self.socket is not None else self._pendingSocket
+            if sock is not None:
+                sock.close()
+            return
+        self._server = server = task.result()
+        if not self.connected:
+            server.close()
+            self._server = None
+
+    def _stopReading(self) -> None:
+        if not self._reading:
+            return
+        self._reading = False
+        self.reactor._asyncioPorts.discard(self)  # type: ignore[attr-defined]
+        # asyncio owns the socket now: the server closes it (never plait, never twice).
+        self._pendingSocket = self.socket
+        self.socket = None
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        elif self._serverTask is not None and not self._serveStarted:
+            # Stopped before asyncio took the socket: close it now, so connects are refused.
+            self._serverTask.cancel()
+            self._serverTask = None
+            if self._pendingSocket is not None:
+                self._pendingSocket.close()
+
+    def stopListening(self) -> Deferred[None]:
+        """Stop listening; the Deferred fires once the loop has closed the socket."""
+        self.connectionLost(Failure(ConnectionDone()))
+        d: Deferred[None] = Deferred()
+        self.reactor.callLater(0, d.callback, None)
+        return d
+
+    loseConnection = stopListening
 
 
 def _handedOver(task: asyncio.Task[Any]) -> None:
@@ -392,9 +485,14 @@ class AsyncioStreamMixin:
     """``listenTCP`` with connections on asyncio transports (clients stay on descriptors)."""
 
     _asyncioConnections: set[AsyncioTCPConnection]
+    _asyncioPorts: set[AsyncioTCPPort]
 
     def _disconnectAsyncio(self) -> None:
         """At shutdown: abort every asyncio connection; its protocol hears it at once."""
+        ports = list(self._asyncioPorts)
+        self._asyncioPorts.clear()
+        for port in ports:
+            port.connectionLost(Failure(ConnectionLost("the reactor shut down")))
         connections = list(self._asyncioConnections)
         self._asyncioConnections.clear()
         for conn in connections:
@@ -407,6 +505,7 @@ class AsyncioStreamMixin:
         """Listen for TCP connections; returns the ``IListeningPort``."""
         p = AsyncioTCPPort(self, port, factory, backlog, interface)
         p.startListening()
+        self._asyncioPorts.add(p)
         return p
 
 
