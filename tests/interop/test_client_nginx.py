@@ -79,11 +79,12 @@ def nginx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         (d / sub).mkdir()
     http, https = freePort(), freePort()
     user = "user root;\n" if os.geteuid() == 0 else ""
-    locations = """
-        root %(www)s;
-        location = /echo { return 200 "$request_method $request_uri $connection_requests\\n"; }
-        location = /redir { return 302 /hello.txt; }
-    """ % {"www": www}
+    echo = '"$request_method $request_uri $connection_requests\\n"'
+    locations = (
+        f"root {www};\n"
+        f"        location = /echo {{ return 200 {echo}; }}\n"
+        "        location = /redir { return 302 /hello.txt; }\n"
+    )
     (d / "nginx.conf").write_text(
         f"""{user}daemon off;
 worker_processes 1;
