@@ -320,3 +320,134 @@ def test_corrupt_gzip_fails_body() -> None:
     conn = endpoints.connections[0]
     conn.respond(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 4\r\n\r\nnope")
     failureResultOf(readBody(successResultOf(d)), PartialDownloadError)
+
+
+class UnknownLengthProducer:
+    """A body producer whose size is not known: the request goes chunked."""
+
+    length = -1
+
+    def startProducing(self, consumer: Any) -> Deferred[None]:
+        consumer.write(b"abc")
+        consumer.write(b"de")
+        d: Deferred[None] = Deferred()
+        d.callback(None)
+        return d
+
+    def stopProducing(self) -> None:
+        pass
+
+
+def test_unknown_length_body_is_chunked() -> None:
+    """A producer with UNKNOWN_LENGTH is sent with chunked framing."""
+    clock = Clock()
+    agent, endpoints = makeAgent(clock)
+    agent.request(b"POST", b"http://h/", None, UnknownLengthProducer())
+    sent = endpoints.connections[0].sent()
+    assert b"Transfer-Encoding: chunked\r\n" in sent
+    assert sent.endswith(b"\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
+
+
+class HeldProducer:
+    """A producer that writes when told to and finishes when its Deferred is fired."""
+
+    length = 10
+
+    def startProducing(self, consumer: Any) -> Deferred[None]:
+        self.consumer = consumer
+        self.done: Deferred[None] = Deferred()
+        return self.done
+
+    def stopProducing(self) -> None:
+        pass
+
+
+def test_early_response_is_not_reused() -> None:
+    """A response that arrives before the body was sent is delivered; the connection closes."""
+    clock = Clock()
+    agent, endpoints = makeAgent(clock)
+    producer = HeldProducer()
+    d = agent.request(b"POST", b"http://h/", None, producer)
+    conn = endpoints.connections[0]
+    producer.consumer.write(b"12345")
+    conn.respond(b"HTTP/1.1 413 Too Large\r\nContent-Length: 0\r\n\r\n")
+    response = successResultOf(d)
+    assert response.code == 413
+    producer.done.callback(None)
+    assert successResultOf(readBody(response)) == b""
+    assert conn.transport.disconnecting
+    assert not conn.transport.aborted
+
+
+def test_read_timeout_mid_body_is_partial() -> None:
+    """A body that stalls longer than readTimeout fails readBody with the partial bytes."""
+    clock = Clock()
+    agent, endpoints = makeAgent(clock, readTimeout=5)
+    d = agent.request(b"GET", b"http://h/")
+    conn = endpoints.connections[0]
+    conn.respond(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
+    body = readBody(successResultOf(d))
+    clock.advance(6)
+    assert conn.transport.aborted
+    conn.close(ConnectionLost())
+    failure = failureResultOf(body, PartialDownloadError)
+    assert failure.value.partial == b"abc"
+    assert failure.value.reasons[0].check(TimeoutError)
+
+
+def test_cancel_while_connecting() -> None:
+    """Cancelling before the connection exists cancels the connect attempt."""
+    cancelled: list[bool] = []
+
+    class Pending:
+        def __call__(self, scheme: bytes, host: bytes, port: int) -> Any:
+            return self
+
+        def connect(self, factory: Any) -> Deferred[Any]:
+            return Deferred(lambda d: cancelled.append(True))
+
+    agent = Agent(Clock(), endpointFactory=Pending())
+    d = agent.request(b"GET", b"http://h/")
+    d.cancel()
+    failureResultOf(d, CancelledError)
+    assert cancelled == [True]
+
+
+def test_pooled_connection_lost_leaves_pool() -> None:
+    """A cached connection the server closes is dropped from the pool, its timer stopped."""
+    clock = Clock()
+    agent, endpoints = makeAgent(clock)
+    d = agent.request(b"GET", b"http://h/")
+    endpoints.connections[0].respond(OK)
+    successResultOf(d)
+    assert len(clock.getDelayedCalls()) == 1
+    endpoints.connections[0].close()
+    assert clock.getDelayedCalls() == []
+    agent.request(b"GET", b"http://h/")
+    assert len(endpoints.connections) == 2
+
+
+def test_proxy_agent_absolute_form() -> None:
+    """ProxyAgent sends http:// requests in absolute form to the proxy endpoint."""
+    from plait.web.client import ProxyAgent
+
+    endpoints = FakeEndpoints()
+    agent = ProxyAgent(endpoints, Clock())
+    d = agent.request(b"GET", b"http://example.com/a")
+    conn = endpoints.connections[0]
+    assert conn.sent() == b"GET http://example.com/a HTTP/1.1\r\nHost: example.com\r\n\r\n"
+    conn.respond(OK)
+    assert successResultOf(d).code == 200
+
+
+def test_proxy_agent_connect_refused() -> None:
+    """A non-2xx answer to CONNECT fails the request with TunnelError."""
+    from plait.web.client import ProxyAgent, TunnelError
+
+    endpoints = FakeEndpoints()
+    agent = ProxyAgent(endpoints, Clock())
+    d = agent.request(b"GET", b"https://example.com/")
+    conn = endpoints.connections[0]
+    assert conn.sent() == b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n"
+    conn.respond(b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n")
+    failureResultOf(d, TunnelError)

@@ -134,9 +134,11 @@ class HTTPConnectionPool:
         """A fresh connection through ``endpoint``, returned to the pool when quiescent."""
 
         def build() -> HTTP11ClientProtocol:
-            return HTTP11ClientProtocol(
+            connection = HTTP11ClientProtocol(
                 self._reactor, self.readTimeout, lambda c: self._putConnection(key, c)
             )
+            connection.notifyOnLost(lambda: self._forget(key, connection))
+            return connection
 
         d: Deferred[HTTP11ClientProtocol] = endpoint.connect(_PoolFactory(build))
         return d
@@ -148,22 +150,27 @@ class HTTPConnectionPool:
             transport.loseConnection()
             return
         cached.append(connection)
+        self._timeouts[connection] = self._reactor.callLater(
+            self.cachedConnectionTimeout, self._expire, key, connection
+        )
 
-        def expire() -> None:
-            self._timeouts.pop(connection, None)
-            if connection in cached:
-                cached.remove(connection)
+    def _expire(self, key: Any, connection: HTTP11ClientProtocol) -> None:
+        self._timeouts.pop(connection, None)
+        cached = self._connections.get(key, [])
+        if connection in cached:
+            cached.remove(connection)
+        transport: Any = connection.transport
+        if transport is not None:
             transport.loseConnection()
 
-        def lost() -> None:
-            if connection in cached:
-                cached.remove(connection)
-                timer = self._timeouts.pop(connection, None)
-                if timer is not None and timer.active():
-                    timer.cancel()
-
-        self._timeouts[connection] = self._reactor.callLater(self.cachedConnectionTimeout, expire)
-        connection.notifyOnLost(lost)
+    def _forget(self, key: Any, connection: HTTP11ClientProtocol) -> None:
+        """A connection was lost: it leaves the cache (and its idle timer stops)."""
+        cached = self._connections.get(key, [])
+        if connection in cached:
+            cached.remove(connection)
+        timer = self._timeouts.pop(connection, None)
+        if timer is not None and timer.active():
+            timer.cancel()
 
     def closeCachedConnections(self) -> None:
         """Close every idle connection (call before stopping the reactor)."""
@@ -206,11 +213,10 @@ class _Requester:
         current: dict[str, Deferred[Any]] = {}
 
         def cancel(outer: Deferred[Response]) -> None:
+            outer.errback(CancelledError("request cancelled"))
             inner = current.get("d")
             if inner is not None and not inner.called:
-                inner.cancel()
-            if not outer.called:
-                outer.errback(CancelledError("request cancelled"))
+                inner.cancel()  # stops connecting, or aborts the connection
 
         outer: Deferred[Response] = Deferred(cancel)
         retryable = method in _IDEMPOTENT and (

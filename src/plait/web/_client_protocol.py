@@ -302,8 +302,8 @@ class HTTP11ClientProtocol(Protocol):
         self.transport.write(self._machine.sendBody(data))
 
     def _producerDone(self, _: object) -> None:
-        if self.state == LOST or self.transport is None:
-            return
+        if self.state != TRANSMITTING or self.transport is None:
+            return  # answered (or lost) before the body was sent: it is not reused
         try:
             self.transport.write(self._machine.endBody())
         except ProtocolError:
