@@ -255,3 +255,73 @@ def test_connect_tunnel_has_no_body() -> None:
     events = machine.receiveData(b"HTTP/1.1 200 Connection established\r\n\r\n\x16\x03")
     assert isinstance(events[-1], EndOfResponse)
     assert machine.takeBufferedData() == b"\x16\x03"
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                b"HTTP/1.1 200 OK\r\n",
+                b"HTTP/1.0 100 Continue\r\n",
+                b"Content-Length: 3\r\n",
+                b"Transfer-Encoding: chunked\r\n",
+                b"Connection: close\r\n",
+                b"\r\n",
+                b"3\r\nabc\r\n",
+                b"0\r\n",
+                b"abc",
+                b"\x00",
+                b" ",
+                b":",
+            ]
+        ),
+        max_size=12,
+    ),
+    st.sampled_from([b"GET", b"HEAD"]),
+)
+def test_arbitrary_input_only_raises_protocol_errors(pieces: list[bytes], method: bytes) -> None:
+    """Whatever the server sends, the machine yields events or raises RemoteProtocolError."""
+    machine = HTTPClientMachine(maxHeadSize=256)
+    _get(machine, method)
+    try:
+        for piece in pieces:
+            machine.receiveData(piece)
+        machine.connectionClosed()
+    except RemoteProtocolError:
+        assert machine.state == "FAILED"
+
+
+def test_request_connection_close_not_reused() -> None:
+    """A request sent with Connection: close ends the connection's reuse."""
+    machine = HTTPClientMachine()
+    machine.sendRequest(b"GET", b"/", [(b"Connection", b"close")])
+    events = machine.receiveData(LENGTH)
+    assert isinstance(events[-1], EndOfResponse)
+    assert events[-1].keepAlive is False
+    with pytest.raises(LocalProtocolError):
+        machine.startNextCycle()
+
+
+def test_duplicate_equal_content_length_accepted() -> None:
+    """Repeated identical Content-Length values are one length (RFC 9110 §8.6)."""
+    data = b"HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\nContent-Length: 2\r\n\r\nok"
+    assert _feed(data, []) == ([("head", 200, 2), ("end", True)], b"ok")
+
+
+def test_trailer_size_bounded() -> None:
+    """An endless trailer is refused once it exceeds maxHeadSize."""
+    machine = HTTPClientMachine(maxHeadSize=100)
+    _get(machine)
+    machine.receiveData(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n")
+    with pytest.raises(RemoteProtocolError):
+        for _ in range(20):
+            machine.receiveData(b"X-Trailer: 0123456789\r\n")
+
+
+def test_chunk_size_line_bounded() -> None:
+    """A chunk-size line without end is refused rather than buffered forever."""
+    machine = HTTPClientMachine()
+    _get(machine)
+    machine.receiveData(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+    with pytest.raises(RemoteProtocolError):
+        machine.receiveData(b"1" + b";" * 2000)
