@@ -451,3 +451,32 @@ def test_proxy_agent_connect_refused() -> None:
     assert conn.sent() == b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n"
     conn.respond(b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n")
     failureResultOf(d, TunnelError)
+
+
+def test_unread_body_pauses_reading() -> None:
+    """A body nobody has asked for yet pauses the transport past 1 MiB; deliverBody resumes."""
+    clock = Clock()
+    agent, endpoints = makeAgent(clock)
+    d = agent.request(b"GET", b"http://h/")
+    conn = endpoints.connections[0]
+    size = 3 << 20
+    conn.respond(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size)
+    response = successResultOf(d)
+    for _ in range(3):
+        conn.respond(b"x" * (1 << 20))
+        if conn.transport.producerState == "paused":
+            break
+    assert conn.transport.producerState == "paused"
+    body = readBody(response)
+    assert conn.transport.producerState == "producing"
+    conn.respond(b"x" * (size - (2 << 20)))
+    assert len(successResultOf(body)) == size
+
+
+def test_connect_timeout_reaches_endpoint() -> None:
+    """connectTimeout is the timeout of the endpoint the Agent builds."""
+    from plait.web.client import URI
+
+    agent = Agent(Clock(), connectTimeout=7)
+    endpoint = agent._endpoint(URI.fromBytes(b"http://example.com/"))
+    assert endpoint._timeout == 7

@@ -33,6 +33,7 @@ __all__ = [
 ]
 
 UNKNOWN_LENGTH = -1  # a body producer's ``length`` when the size is not known in advance
+_MAX_UNREAD = 1 << 20  # body bytes held before deliverBody is called, before reading pauses
 
 
 class BytesBodyProducer:
@@ -127,6 +128,8 @@ class Response:
         self.previousResponse: Response | None = None
         self._transport = transport
         self._buffer: list[bytes] = []
+        self._buffered = 0
+        self._paused = False
         self._protocol: Any = None
         self._finished: Failure | None = None
 
@@ -144,12 +147,20 @@ class Response:
             protocol.dataReceived(data)
         if self._finished is not None:
             protocol.connectionLost(self._finished)
+        elif self._paused:
+            self._paused = False
+            self._transport.resumeProducing()
 
     def _bodyDataReceived(self, data: bytes) -> None:
-        if self._protocol is None:
-            self._buffer.append(data)
-        else:
+        if self._protocol is not None:
             self._protocol.dataReceived(data)
+            return
+        self._buffer.append(data)
+        self._buffered += len(data)
+        # Nobody reads the body yet: stop reading the socket rather than buffer without bound.
+        if self._buffered > _MAX_UNREAD and not self._paused and self._transport is not None:
+            self._paused = True
+            self._transport.pauseProducing()
 
     def _bodyDataFinished(self, reason: Failure) -> None:
         if self._finished is not None:
