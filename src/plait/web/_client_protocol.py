@@ -348,6 +348,9 @@ class HTTP11ClientProtocol(Protocol):
 
     def _timeout(self) -> None:
         self._timer = None
+        if self._response is not None and self._response._paused:
+            self._startTimer()  # we stopped reading, not the server: not its silence
+            return
         self._timedOut = True
         self._abortReason = Failure(
             TimeoutError(f"no data from the server for {self._readTimeout} seconds")
