@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -37,6 +38,13 @@ i=0
 while [ $i -lt 200 ]; do echo "line $i"; i=$((i+1)); done
 """
 
+BIG_SCRIPT = f"""#!{sys.executable}
+import sys
+sys.stdout.buffer.write(b"Content-Type: application/octet-stream\\r\\n\\r\\n")
+for i in range(80):
+    sys.stdout.buffer.write(bytes([65 + i % 26]) * 65536)
+"""
+
 BROKEN_SCRIPT = """#!/bin/sh
 echo "oops" >&2
 exit 3
@@ -65,6 +73,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         ("status.sh", STATUS_SCRIPT),
         ("stream.sh", STREAM_SCRIPT),
         ("broken.sh", BROKEN_SCRIPT),
+        ("big.py", BIG_SCRIPT),
     ]:
         path = d / name
         path.write_text(text)
@@ -132,6 +141,15 @@ def test_streamed_output(base: str) -> None:
     with fetch(base + "/cgi-bin/stream.sh") as response:
         lines = response.read().decode().splitlines()
     assert lines == [f"line {i}" for i in range(200)]
+
+
+def test_big_output_slow_reader(base: str) -> None:
+    """5 MiB of output reaches a client that reads slowly, intact and in order."""
+    with fetch(base + "/cgi-bin/big.py") as response:
+        time.sleep(0.5)  # let the socket buffers fill so the script's pipe gets paused
+        data = response.read()
+    expected = b"".join(bytes([65 + i % 26]) * 65536 for i in range(80))
+    assert len(data) == len(expected) and data == expected
 
 
 def test_broken_script_500(base: str) -> None:

@@ -88,10 +88,12 @@ class CGIProcessProtocol(ProcessProtocol):
         self._failed = False
         self._stderr = bytearray()
         self._gone = False
+        self._producing = False
         request.notifyFinish().addErrback(self._requestLost)
 
     def _requestLost(self, reason: Failure) -> None:
         self._gone = True
+        self._producing = False
         if self.transport is not None:
             try:
                 self.transport.signalProcess("KILL")
@@ -106,6 +108,14 @@ class CGIProcessProtocol(ProcessProtocol):
         while chunk := content.read(65536):
             self.transport.write(chunk)
         self.transport.closeStdin()
+        # The script's stdout is paced by the client: a slow reader pauses our pipe reads.
+        self.request.registerProducer(self.transport, True)
+        self._producing = True
+
+    def _unregister(self) -> None:
+        if self._producing:
+            self._producing = False
+            self.request.unregisterProducer()
 
     def errReceived(self, data: bytes) -> None:
         """Keep (bounded) stderr for the log."""
@@ -193,6 +203,7 @@ class CGIProcessProtocol(ProcessProtocol):
     def _answerError(self) -> None:
         if self._gone or self.request.finished or self.request.startedWriting:
             return
+        self._unregister()
         self.request.responseHeaders.removeHeader(b"location")
         self.request.setResponseCode(500)
         self.request.setHeader(b"content-type", b"text/plain; charset=utf-8")
@@ -226,6 +237,7 @@ class CGIProcessProtocol(ProcessProtocol):
             _log.info(
                 "CGI script {script} stderr: {stderr}", script=self.scriptFilename, stderr=stderr
             )
+        self._unregister()
         if not self.request.finished:
             self.request.finish()
 
