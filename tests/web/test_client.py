@@ -7,6 +7,8 @@ import zlib
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from plait.defer import CancelledError, Deferred, Failure, TimeoutError
 from plait.protocol import ConnectionDone, ConnectionLost
@@ -480,3 +482,26 @@ def test_connect_timeout_reaches_endpoint() -> None:
     agent = Agent(Clock(), connectTimeout=7)
     endpoint = agent._endpoint(URI.fromBytes(b"http://example.com/"))
     assert endpoint._timeout == 7
+
+
+CHUNKED_RESPONSE = (
+    b"HTTP/1.1 100 Continue\r\n\r\n"
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    b"4\r\nwiki\r\n5\r\npedia\r\n0\r\n\r\n"
+)
+
+
+@given(st.lists(st.integers(min_value=1, max_value=len(CHUNKED_RESPONSE) - 1), max_size=12))
+def test_agent_every_chunking(cuts: list[int]) -> None:
+    """However the response bytes arrive, the Agent delivers the same body and reuses."""
+    clock = Clock()
+    agent, endpoints = makeAgent(clock)
+    d = agent.request(b"GET", b"http://h/")
+    conn = endpoints.connections[0]
+    start = 0
+    for cut in [*sorted(set(cuts)), len(CHUNKED_RESPONSE)]:
+        conn.respond(CHUNKED_RESPONSE[start:cut])
+        start = cut
+    assert successResultOf(readBody(successResultOf(d))) == b"wikipedia"
+    agent.request(b"GET", b"http://h/")
+    assert len(endpoints.connections) == 1
