@@ -6,7 +6,7 @@ import errno
 import select
 from typing import Any
 
-from ._posixbase import READ, WRITE, PosixReactorBase
+from ._posixbase import PosixReactorBase
 
 __all__ = ["EPollReactor"]
 
@@ -48,34 +48,9 @@ class EPollReactor(PosixReactorBase):
 
     def doIteration(self, timeout: float | None) -> None:
         """Wait for events at most ``timeout`` seconds and dispatch them."""
-        events = self._poller.poll(-1 if timeout is None else timeout)
-        readers = self._readers
-        writers = self._writers
-        for fd, event in events:
-            if event & _READ_EVENTS:
-                # EPOLLHUP/EPOLLERR go to the reader too: doRead sees the EOF or the error.
-                selectable = readers.get(fd)
-                if selectable is not None:
-                    try:
-                        why = selectable.doRead()
-                    except Exception:
-                        self._readFailed(selectable)
-                        continue
-                    if why is not None:
-                        self._disconnectSelectable(selectable, why, True)
-                        continue
-            if event & _OUT or (event & _HUP_ERR and fd not in readers):
-                selectable = writers.get(fd)
-                if selectable is not None:
-                    try:
-                        why = selectable.doWrite()
-                    except Exception:
-                        self._writeFailed(selectable)
-                        continue
-                    if why is not None:
-                        self._disconnectSelectable(selectable, why, False)
-                elif fd not in readers:
-                    self._setInterest(fd, READ | WRITE, 0)  # nobody wants it: stop the noise
+        self._dispatchMasks(
+            self._poller.poll(-1 if timeout is None else timeout), _READ_EVENTS, _OUT, _HUP_ERR
+        )
 
     def _closeBackend(self) -> None:
         super()._closeBackend()

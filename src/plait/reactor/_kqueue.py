@@ -48,29 +48,9 @@ class KQueueReactor(PosixReactorBase):
         writers = self._writers
         events = self._kq.control(None, max(1, len(readers) + len(writers)), timeout)
         readFilter = _select.KQ_FILTER_READ
-        for event in events:
-            fd = event.ident
-            if event.filter == readFilter:
-                # EV_EOF arrives as a read event: doRead sees the EOF itself.
-                selectable = readers.get(fd)
-                if selectable is not None:
-                    try:
-                        why = selectable.doRead()
-                    except Exception:
-                        self._readFailed(selectable)
-                        continue
-                    if why is not None:
-                        self._disconnectSelectable(selectable, why, True)
-            else:
-                selectable = writers.get(fd)
-                if selectable is not None:
-                    try:
-                        why = selectable.doWrite()
-                    except Exception:
-                        self._writeFailed(selectable)
-                        continue
-                    if why is not None:
-                        self._disconnectSelectable(selectable, why, False)
+        # EV_EOF arrives as a read event: doRead sees the EOF itself.
+        self._dispatchReads([event.ident for event in events if event.filter == readFilter])
+        self._dispatchWrites([event.ident for event in events if event.filter != readFilter])
 
     def _closeBackend(self) -> None:
         super()._closeBackend()

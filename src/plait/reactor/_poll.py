@@ -5,7 +5,7 @@ from __future__ import annotations
 import select
 from typing import Any
 
-from ._posixbase import READ, WRITE, PosixReactorBase
+from ._posixbase import PosixReactorBase
 
 __all__ = ["PollReactor"]
 
@@ -41,29 +41,4 @@ class PollReactor(PosixReactorBase):
             # poll takes milliseconds; round up so a timer is not polled for early.
             ms = timeout * 1000.0
             events = self._poller.poll(int(ms) + (ms % 1.0 > 0.0))
-        readers = self._readers
-        writers = self._writers
-        for fd, event in events:
-            if event & _READ_EVENTS:
-                selectable = readers.get(fd)
-                if selectable is not None:
-                    try:
-                        why = selectable.doRead()
-                    except Exception:
-                        self._readFailed(selectable)
-                        continue
-                    if why is not None:
-                        self._disconnectSelectable(selectable, why, True)
-                        continue
-            if event & _OUT or (event & _HUP_ERR and fd not in readers):
-                selectable = writers.get(fd)
-                if selectable is not None:
-                    try:
-                        why = selectable.doWrite()
-                    except Exception:
-                        self._writeFailed(selectable)
-                        continue
-                    if why is not None:
-                        self._disconnectSelectable(selectable, why, False)
-                elif fd not in readers:
-                    self._setInterest(fd, READ | WRITE, 0)
+        self._dispatchMasks(events, _READ_EVENTS, _OUT, _HUP_ERR)

@@ -13,6 +13,7 @@ a descriptor with ``readConnectionLost`` loses only the read side (half-close).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..defer import Failure
@@ -208,6 +209,68 @@ class PosixReactorBase(
         reason = Failure()
         self._log.failure("Unhandled error in {sel!r}.doWrite", reason, sel=selectable)
         self._disconnectSelectable(selectable, reason, False)
+
+    # -- dispatch (one call per poll, never per event: the loops are the hot path) ------------
+
+    def _dispatchMasks(
+        self, events: list[tuple[int, int]], readEvents: int, out: int, hupErr: int
+    ) -> None:
+        """Dispatch ``(fd, mask)`` pairs from ``poll``/``epoll`` (the masks name the bits)."""
+        readers = self._readers
+        writers = self._writers
+        for fd, event in events:
+            if event & readEvents:
+                # HUP/ERR go to the reader too: doRead sees the EOF or the error.
+                selectable = readers.get(fd)
+                if selectable is not None:
+                    try:
+                        why = selectable.doRead()
+                    except Exception:
+                        self._readFailed(selectable)
+                        continue
+                    if why is not None:
+                        self._disconnectSelectable(selectable, why, True)
+                        continue
+            if event & out or (event & hupErr and fd not in readers):
+                selectable = writers.get(fd)
+                if selectable is not None:
+                    try:
+                        why = selectable.doWrite()
+                    except Exception:
+                        self._writeFailed(selectable)
+                        continue
+                    if why is not None:
+                        self._disconnectSelectable(selectable, why, False)
+                elif fd not in readers:
+                    self._setInterest(fd, READ | WRITE, 0)  # nobody wants it: stop the noise
+
+    def _dispatchReads(self, fds: Iterable[int]) -> None:
+        """Call ``doRead`` of the reader of each of ``fds`` (gone ones are skipped)."""
+        readers = self._readers
+        for fd in fds:
+            selectable = readers.get(fd)
+            if selectable is not None:
+                try:
+                    why = selectable.doRead()
+                except Exception:
+                    self._readFailed(selectable)
+                    continue
+                if why is not None:
+                    self._disconnectSelectable(selectable, why, True)
+
+    def _dispatchWrites(self, fds: Iterable[int]) -> None:
+        """Call ``doWrite`` of the writer of each of ``fds`` (gone ones are skipped)."""
+        writers = self._writers
+        for fd in fds:
+            selectable = writers.get(fd)
+            if selectable is not None:
+                try:
+                    why = selectable.doWrite()
+                except Exception:
+                    self._writeFailed(selectable)
+                    continue
+                if why is not None:
+                    self._disconnectSelectable(selectable, why, False)
 
     def _closeBackend(self) -> None:
         for reader in list(self._internalReaders):

@@ -29,26 +29,8 @@ class SelectReactor(PosixReactorBase):
                 raise
             self._dropBadDescriptors()
             return
-        for fd in readable:
-            selectable = readers.get(fd)
-            if selectable is not None:
-                try:
-                    why = selectable.doRead()
-                except Exception:
-                    self._readFailed(selectable)
-                    continue
-                if why is not None:
-                    self._disconnectSelectable(selectable, why, True)
-        for fd in writable:
-            selectable = writers.get(fd)
-            if selectable is not None:
-                try:
-                    why = selectable.doWrite()
-                except Exception:
-                    self._writeFailed(selectable)
-                    continue
-                if why is not None:
-                    self._disconnectSelectable(selectable, why, False)
+        self._dispatchReads(readable)
+        self._dispatchWrites(writable)
 
     def _dropBadDescriptors(self) -> None:
         # select failed for the whole set: find the closed descriptors and lose them alone.
