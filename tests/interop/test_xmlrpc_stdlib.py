@@ -182,3 +182,24 @@ def test_proxy_connection_refused(rt: ReactorThread) -> None:
     rt.call(port.stopListening)
     with pytest.raises(ConnectError):
         rt.call(lambda: Proxy(f"http://127.0.0.1:{number}/", rt.reactor).callRemote("add", 1, 2))
+
+
+def test_proxy_https(rt: ReactorThread) -> None:
+    """Over https the Proxy verifies the certificate: trusted CA works, the default refuses."""
+    from plait.tls import TLSError, clientOptions, serverOptions
+    from tls.certs import CA  # tests/ is on sys.path (rootdir import mode)
+
+    ca = CA()
+    leaf = ca.issue("127.0.0.1")
+    options = serverOptions(leaf.certPEM, leaf.keyPEM)
+    port = rt.call(
+        lambda: rt.reactor.listenSSL(
+            0, Site(Service(), rt.reactor, accessLog=False), options, interface="127.0.0.1"
+        )
+    )
+    url = f"https://127.0.0.1:{port.getHost().port}/"
+    trusting = Proxy(url, rt.reactor, contextFactory=clientOptions("127.0.0.1", ca.certPEM))
+    assert rt.call(lambda: trusting.callRemote("add", 3, 4)) == 7
+    with pytest.raises(TLSError):
+        rt.call(lambda: Proxy(url, rt.reactor).callRemote("add", 3, 4))
+    rt.call(port.stopListening)

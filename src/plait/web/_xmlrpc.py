@@ -306,7 +306,8 @@ class Proxy:
 
     ``callRemote(method, *args)`` returns a Deferred firing with the result, or failing with
     the server's ``Fault`` (or the connection error). ``reactor`` provides ``connectTCP`` (and
-    ``connectSSL`` for https, with ``contextFactory``). Each call uses its own connection.
+    ``connectSSL`` for https: ``contextFactory`` defaults to ``plait.tls.clientOptions(host)``,
+    which verifies the certificate and host name). Each call uses its own connection.
     """
 
     def __init__(
@@ -342,8 +343,13 @@ class Proxy:
         d: Deferred[Any] = Deferred()
         factory = _QueryFactory(self, payload, d)
         if self.secure:
+            options = self.contextFactory
+            if options is None:  # verify the server's certificate and name by default
+                from plait.tls import clientOptions
+
+                options = clientOptions(self.host)
             self.reactor.connectSSL(
-                self.host, self.port, factory, self.contextFactory, timeout=self.connectTimeout
+                self.host, self.port, factory, options, timeout=self.connectTimeout
             )
         else:
             self.reactor.connectTCP(self.host, self.port, factory, timeout=self.connectTimeout)
