@@ -505,3 +505,18 @@ def test_agent_every_chunking(cuts: list[int]) -> None:
     assert successResultOf(readBody(successResultOf(d))) == b"wikipedia"
     agent.request(b"GET", b"http://h/")
     assert len(endpoints.connections) == 1
+
+
+def test_agent_decompress_flag() -> None:
+    """Agent(decompress=True) asks for gzip and hands back the decoded body."""
+    clock = Clock()
+    agent, endpoints = makeAgent(clock, decompress=True)
+    d = agent.request(b"GET", b"http://h/")
+    conn = endpoints.connections[0]
+    assert b"accept-encoding: gzip,deflate" in conn.sent().lower()
+    payload = gzip.compress(b"plain text")
+    conn.respond(
+        b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n%s"
+        % (len(payload), payload)
+    )
+    assert successResultOf(readBody(successResultOf(d))) == b"plain text"

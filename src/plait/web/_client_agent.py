@@ -18,6 +18,7 @@ from plait.web._client_protocol import (
     Request,
     Response,
 )
+from plait.web._client_wrappers import ContentDecoderAgent
 from plait.web._headers import Headers
 from plait.wire import ProtocolError
 from plait.wire.http_client import EndOfResponse, HTTPClientMachine, ResponseReceived
@@ -284,8 +285,9 @@ class Agent(_Requester):
     ``https://`` goes over TLS from ``tlsPolicy.creatorForNetloc(host, port)`` (by default
     ``BrowserLikePolicyForHTTPS()``: the system trust store, host name checked).
     ``connectTimeout`` bounds connecting; ``readTimeout`` aborts a response that goes silent
-    for that many seconds. ``endpointFactory(scheme, host, port)`` overrides how connections
-    are made (tests use in-memory endpoints).
+    for that many seconds. ``decompress=True`` asks for gzip/deflate and decodes bodies (as
+    ``ContentDecoderAgent`` does). ``endpointFactory(scheme, host, port)`` overrides how
+    connections are made (tests use in-memory endpoints).
     """
 
     def __init__(
@@ -297,11 +299,15 @@ class Agent(_Requester):
         readTimeout: float | None = None,
         endpointFactory: Callable[[bytes, bytes, int], Any] | None = None,
         contextFactory: Any = None,
+        decompress: bool = False,
     ) -> None:
         super().__init__(reactor, pool, readTimeout)
         self._connectTimeout = connectTimeout
         self._tlsPolicy = tlsPolicy or contextFactory or BrowserLikePolicyForHTTPS()
         self._endpointFactory = endpointFactory
+        self._decoder: Any = None
+        if decompress:
+            self._decoder = ContentDecoderAgent(_Raw(self))
 
     def _endpoint(self, uri: URI) -> Any:
         if self._endpointFactory is not None:
@@ -322,15 +328,39 @@ class Agent(_Requester):
         bodyProducer: Any = None,
     ) -> Deferred[Response]:
         """Send a request; fires with the ``Response`` (read its body with ``readBody``)."""
+        if self._decoder is not None:
+            d: Deferred[Response] = self._decoder.request(method, uri, headers, bodyProducer)
+            return d
+        return self._request(method, uri, headers, bodyProducer)
+
+    def _request(
+        self,
+        method: bytes,
+        uri: bytes,
+        headers: Headers | None,
+        bodyProducer: Any,
+    ) -> Deferred[Response]:
         try:
             parsed = URI.fromBytes(uri)
             endpoint = self._endpoint(parsed)
         except Exception:
-            d: Deferred[Response] = Deferred()
-            d.errback(Failure())
-            return d
+            failed: Deferred[Response] = Deferred()
+            failed.errback(Failure())
+            return failed
         key = (parsed.scheme, parsed.host, parsed.port)
         return self._send(key, endpoint, method, parsed, parsed.path, headers, bodyProducer)
+
+
+class _Raw:
+    """The agent without its own decoding, for ``ContentDecoderAgent`` to wrap."""
+
+    def __init__(self, agent: Agent) -> None:
+        self._agent = agent
+
+    def request(
+        self, method: bytes, uri: bytes, headers: Headers | None = None, bodyProducer: Any = None
+    ) -> Deferred[Response]:
+        return self._agent._request(method, uri, headers, bodyProducer)
 
 
 class TunnelError(Exception):
