@@ -6,11 +6,12 @@ one thread and one loop:
 - descriptors (``IReactorFDSet``: UDP ports, processes, fd transports, the waker, signals)
   are watched with ``loop.add_reader``/``add_writer`` and dispatched through the same error
   boundary as the other backends;
-- TCP and Unix stream connections run on asyncio's own transports
-  (``loop.connect_accepted_socket`` for accepted sockets, ``create_connection(sock=...)`` for
-  connected ones; see ``_asyncio_stream``), so under uvloop their reads and writes happen in
-  uvloop's C code. Listening, connecting and their errors are plait's (the paper's three
-  levels: ``ConnectError`` subclasses by errno, ``CannotListenError``);
+- ``listenTCP``: plait binds the socket (``CannotListenError``, addresses) and hands it to
+  ``loop.create_server``, so accepting and every accepted connection's reads and writes run
+  on asyncio's transports (uvloop's C code under uvloop; see ``_asyncio_stream``);
+- TCP clients (``connectTCP``), Unix sockets and TLS over either use plait's own descriptor
+  transports on the loop's ``add_reader``/``add_writer``, with their errors (``ConnectError``
+  subclasses by errno);
 - ``callLater`` keeps plait's ``TimerQueue`` (exact ``DelayedCall`` semantics: ``reset``,
   ``delay``, ``cancel``) and arms one loop timer for its earliest deadline;
 - ``callFromThread`` queues the call and pokes the waker, as on the other backends.

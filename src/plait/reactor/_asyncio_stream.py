@@ -1,11 +1,11 @@
 """Accepted TCP connections on asyncio's transports, for ``AsyncioReactor``.
 
-``listenTCP`` keeps plait's listening port (binding, ``CannotListenError``, ``stopListening``,
-the accept loop and its back-off) and hands each accepted socket to
-``loop.connect_accepted_socket``: from then on the connection's reads and writes are asyncio's
-(uvloop's C code under uvloop). ``_Adapter`` is the ``asyncio.Protocol`` that forwards
-asyncio's events to the plait protocol; ``AsyncioTCPConnection`` is the plait transport facade
-over the asyncio transport (``write`` is the asyncio transport's own bound method).
+``listenTCP`` keeps plait's listening port for binding, ``CannotListenError``, ``getHost`` and
+``stopListening``, and hands the listening socket to ``loop.create_server``: accepting and each
+connection's reads and writes are asyncio's (uvloop's C code under uvloop). ``_ServerAdapter``
+is the ``asyncio.Protocol`` that builds the plait protocol and forwards asyncio's events to it;
+``AsyncioTCPConnection`` is the plait transport facade over the asyncio transport (``write`` is
+the asyncio transport's own bound method, swapped for a no-op once the connection closes).
 
 Semantics kept from the other backends: ``loseConnection`` flushes then closes
 (``ConnectionDone``), ``abortConnection`` drops the buffer (``ConnectionAborted``), the peer's
@@ -33,7 +33,7 @@ from plait.protocol import (
     IPv6Address,
 )
 
-from ._tcp import TCPConnector, TCPPort, tcpAddress
+from ._tcp import TCPPort, tcpAddress
 
 __all__ = ["AsyncioStreamMixin", "AsyncioTCPConnection"]
 
@@ -473,14 +473,6 @@ class AsyncioTCPPort(TCPPort):
     loseConnection = stopListening
 
 
-def _handedOver(task: asyncio.Task[Any]) -> None:
-    if task.cancelled():
-        return
-    exc = task.exception()
-    if exc is not None:
-        _log.failure("Could not hand an accepted socket to asyncio", Failure(exc))
-
-
 class AsyncioStreamMixin:
     """``listenTCP`` with connections on asyncio transports (clients stay on descriptors)."""
 
@@ -507,6 +499,3 @@ class AsyncioStreamMixin:
         p.startListening()
         self._asyncioPorts.add(p)
         return p
-
-
-_ = TCPConnector  # clients use plait's descriptor transports on the loop (see module doc)
