@@ -10,7 +10,15 @@ import pytest
 
 from plait.defer import Deferred, fail, succeed
 from plait.testing import MemoryReactorClock, failureResultOf, flushLoggedErrors, successResultOf
-from plait.web.xmlrpc import XMLRPC, Binary, Fault, NoSuchFunction, Proxy, addIntrospection
+from plait.web.xmlrpc import (
+    XMLRPC,
+    Binary,
+    Fault,
+    NoSuchFunction,
+    Proxy,
+    addIntrospection,
+    withRequest,
+)
 
 from .support import Served
 
@@ -53,6 +61,11 @@ class Math(XMLRPC):
     def xmlrpc_echo(self, x: object) -> object:
         """Return the argument."""
         return x
+
+    @withRequest
+    def xmlrpc_whoami(self, request: Any, greeting: str) -> str:
+        """Use the request."""
+        return f"{greeting} {request.getHeader(b'host').decode()}"
 
 
 class Sub(XMLRPC):
@@ -273,3 +286,8 @@ def test_proxy_rejects_bad_url() -> None:
     """Only http and https URLs are accepted."""
     with pytest.raises(ValueError):
         Proxy("ftp://h/", MemoryReactorClock())
+
+
+def test_with_request() -> None:
+    """@withRequest methods get the Request first."""
+    assert rpc(Math(), "whoami", "hi") == "hi h"

@@ -12,7 +12,7 @@ import inspect
 import io
 import xmlrpc.client
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from plait.defer import Deferred, Failure, ensureDeferred, maybeDeferred
@@ -30,6 +30,7 @@ __all__ = [
     "Proxy",
     "XMLRPCIntrospection",
     "addIntrospection",
+    "withRequest",
 ]
 
 _log = Logger("plait.web.xmlrpc")
@@ -47,6 +48,15 @@ def refuseDeclarations(data: bytes) -> str | None:
     if b"<!doctype" in lowered or b"<!entity" in lowered:
         return "DOCTYPE and entity declarations are not allowed"
     return None
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def withRequest(f: _F) -> _F:
+    """Decorate an ``xmlrpc_`` method to receive the ``Request`` before the call's arguments."""
+    f.withRequest = True  # type: ignore[attr-defined]
+    return f
 
 
 class NoSuchFunction(Fault):
@@ -124,7 +134,10 @@ class XMLRPC(Resource):
             function = self.lookupProcedure(name)
         except Fault as f:
             return self._dump(f)
-        d = maybeDeferred(function, *args)
+        callArgs: tuple[Any, ...] = args
+        if getattr(function, "withRequest", False):
+            callArgs = (request, *args)
+        d = maybeDeferred(function, *callArgs)
         d.addCallback(self._awaitResult)
         d.addCallbacks(self._dump, self._failed, errbackArgs=(name,))
         d.addCallback(self._write, request)

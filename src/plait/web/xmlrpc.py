@@ -2,7 +2,8 @@
 
 - ``XMLRPC(allowNone=False, useDateTime=False)``: a leaf resource answering POSTed calls;
   ``putSubHandler(prefix, handler)`` publishes ``prefix.NAME``; ``addIntrospection(r)`` adds
-  ``system.listMethods``/``methodHelp``/``methodSignature``.
+  ``system.listMethods``/``methodHelp``/``methodSignature``; ``@withRequest`` passes the
+  ``Request`` to a method before its arguments.
 - ``Proxy(url, reactor, allowNone=False)``: ``callRemote(method, *args) -> Deferred``. (A
   minimal HTTP/1.1 client, one connection per call, lives in ``_xmlrpc`` until
   ``plait.web.client`` exists.)
@@ -22,6 +23,7 @@ from plait.web._xmlrpc import (
     Proxy,
     XMLRPCIntrospection,
     addIntrospection,
+    withRequest,
 )
 
 __all__ = [
@@ -33,4 +35,5 @@ __all__ = [
     "Proxy",
     "XMLRPCIntrospection",
     "addIntrospection",
+    "withRequest",
 ]
