@@ -213,3 +213,43 @@ def test_plait_reactor_environment_variable(name: str, monkeypatch: pytest.Monke
         assert ("uvloop" in type(reactor.loop).__module__) == (name == "uvloop")
     finally:
         reactor.close()
+
+
+def test_accepted_connections_run_on_asyncio_transports(
+    newLoop: Callable[[], asyncio.AbstractEventLoop],
+) -> None:
+    """listenTCP's connections are asyncio-transport facades; Nagle stays on by default and
+    writes after loseConnection are dropped."""
+    from plait.protocol import ClientFactory, Factory, Protocol
+    from plait.reactor._asyncio_stream import AsyncioTCPConnection
+
+    loop = newLoop()
+    reactor = AsyncioReactor(loop)
+    seen: dict[str, Any] = {}
+
+    class Server(Protocol):
+        def dataReceived(self, data: bytes) -> None:
+            assert self.transport is not None
+            seen["transport"] = type(self.transport)
+            seen["nodelay"] = self.transport.getTcpNoDelay()  # type: ignore[attr-defined]
+            self.transport.write(data)
+            self.transport.loseConnection()
+            self.transport.write(b"dropped")
+
+    class Client(Protocol):
+        def connectionMade(self) -> None:
+            assert self.transport is not None
+            self.transport.write(b"ping")
+
+        def dataReceived(self, data: bytes) -> None:
+            seen["got"] = seen.get("got", b"") + data
+
+        def connectionLost(self, reason: Any = None) -> None:
+            reactor.stop()
+
+    port = reactor.listenTCP(0, Factory.forProtocol(Server), interface="127.0.0.1")
+    reactor.connectTCP("127.0.0.1", port.getHost().port, ClientFactory.forProtocol(Client))
+    reactor.callLater(5, reactor.stop)
+    reactor.run(installSignalHandlers=False)
+    loop.close()
+    assert seen == {"transport": AsyncioTCPConnection, "nodelay": False, "got": b"ping"}
