@@ -43,6 +43,9 @@ _STATUS: Final = re.compile(rb"HTTP/(1\.[01]) ([0-9]{3})(?: ([^\x00-\x08\x0a-\x1
 _HEADER: Final = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*(.*?)[ \t]*")
 _CHUNK_SIZE: Final = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?")
 
+# Methods whose requests usually carry no body: no "Content-Length: 0" is sent for them.
+_NO_BODY_METHODS: Final = frozenset({b"GET", b"HEAD", b"DELETE", b"OPTIONS", b"TRACE", b"CONNECT"})
+
 # States of the response side.
 _HEAD: Final = "HEAD"
 _LENGTH: Final = "LENGTH"
@@ -185,7 +188,7 @@ class HTTPClientMachine:
         framing: list[tuple[bytes, bytes]] = []
         if bodyLength is None:
             framing.append((b"Transfer-Encoding", b"chunked"))
-        elif bodyLength > 0 or method not in (b"GET", b"HEAD", b"DELETE", b"OPTIONS", b"TRACE", b"CONNECT"):
+        elif bodyLength > 0 or method not in _NO_BODY_METHODS:
             framing.append((b"Content-Length", b"%d" % bodyLength))
         head = formatRequestHead(method, target, headers + framing)
         self._method = method
