@@ -30,7 +30,7 @@ REPO = BENCH_DIR.parent
 VENV = BENCH_DIR / ".venv"
 BUILD = BENCH_DIR / ".build"
 RESULTS = BENCH_DIR / ".results"
-PEERS = ("twisted", "uvloop", "matplotlib")
+PEERS = ("twisted", "uvloop", "matplotlib", "aiohttp")
 C_PROGRAMS = ("loadgen", "echo_epoll")
 
 sys.path.insert(0, str(BENCH_DIR))
