@@ -252,8 +252,8 @@ class _Requester:
                     return failure
 
                 def deliver(result: object) -> None:
-                    if result is None and not isinstance(result, Failure):
-                        return  # retried
+                    if result is None:
+                        return  # retried on a fresh connection
                     if outer.called:
                         if isinstance(result, Failure):
                             result.trap(Exception)
