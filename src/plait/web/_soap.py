@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import inspect
 import math
+import re
 import types
 import typing
 import xml.etree.ElementTree as ET
@@ -33,6 +34,8 @@ _INTS = {"int", "integer", "long", "short", "byte", "unsignedInt", "unsignedLong
          "unsignedShort", "unsignedByte", "nonNegativeInteger", "positiveInteger",
          "negativeInteger", "nonPositiveInteger"}  # fmt: skip
 _FLOATS = {"double", "float", "decimal"}
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
 _XSD_NAMES: dict[object, str] = {
     int: "int",
     float: "double",
@@ -102,6 +105,8 @@ def decode(elem: ET.Element, hint: Any = Any) -> Any:
         if kind == "Array" or elem.get(f"{{{ENC}}}arrayType") is not None:
             item = args[0] if base is list and args else Any
             return [decode(c, item) for c in children]
+        if kind == "Struct":
+            return {_local(c.tag): decode(c) for c in children}
         if not children and kind != "anyType":
             return _decodeScalar(kind, text)
     if base is list:
@@ -125,7 +130,9 @@ def _scalar(value: Any) -> tuple[str, str] | None:
     if isinstance(value, bool):
         return "xsd:boolean", "true" if value else "false"
     if isinstance(value, int):
-        return ("xsd:int" if -(2**31) <= value < 2**31 else "xsd:long"), str(value)
+        if -(2**31) <= value < 2**31:
+            return "xsd:int", str(value)
+        return ("xsd:long" if -(2**63) <= value < 2**63 else "xsd:integer"), str(value)
     if isinstance(value, float):
         if math.isnan(value):
             return "xsd:double", "NaN"
@@ -133,7 +140,10 @@ def _scalar(value: Any) -> tuple[str, str] | None:
             return "xsd:double", "INF" if value > 0 else "-INF"
         return "xsd:double", repr(value)
     if isinstance(value, str):
-        return "xsd:string", escape(value)
+        if _NOT_XML.search(value):
+            raise ValueError("string holds characters XML 1.0 cannot carry")
+        # A raw CR would come back as LF (XML end-of-line handling): send it as a reference.
+        return "xsd:string", escape(value).replace("\r", "&#13;")
     if isinstance(value, bytes | bytearray):
         return "xsd:base64Binary", base64.b64encode(value).decode("ascii")
     return None
@@ -157,8 +167,12 @@ def encode(name: str, value: Any, encoded: bool, depth: int = 0) -> str:
         )
         return f"<{name}{attrs}>{inner}</{name}>"
     if isinstance(value, dict):
-        inner = "".join(encode(str(k), v, encoded, depth + 1) for k, v in value.items())
-        return f"<{name}>{inner}</{name}>"
+        for key in value:
+            if not isinstance(key, str) or not _NAME.fullmatch(key):
+                raise ValueError(f"struct member name {key!r} is not an XML name")
+        inner = "".join(encode(k, v, encoded, depth + 1) for k, v in value.items())
+        attrs = ' xsi:type="SOAP-ENC:Struct"' if encoded else ""
+        return f"<{name}{attrs}>{inner}</{name}>"
     raise TypeError(f"cannot encode {type(value).__name__} in SOAP")
 
 
