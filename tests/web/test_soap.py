@@ -240,3 +240,49 @@ def test_wsdl() -> None:
     assert "addResponse" in elements and "fault" in elements
     address = wsdl.find(".//{http://schemas.xmlsoap.org/wsdl/soap/}address")
     assert address is not None and address.get("location") == "http://example.com:81/soap"
+
+
+def test_multi_reference() -> None:
+    """href="#id" arguments (SOAP 1.1 multi-ref) resolve to the referenced values."""
+    r = result(
+        MySOAP(),
+        '<add><a href="#i1"/><b href="#i1"/></add>'
+        '<SOAP-ENC:Array id="i1" SOAP-ENC:arrayType="xsd:int[2]">'
+        '<item xsi:type="xsd:int">1</item><item xsi:type="xsd:int">2</item></SOAP-ENC:Array>',
+    )
+    assert [i.text for i in r] == ["1", "2", "1", "2"]
+
+
+def test_multi_reference_cycle_and_dangling() -> None:
+    """A reference cycle or a dangling href is a Client fault."""
+    cycle = envelope(
+        '<echo><x href="#a"/></echo><v id="a" xsi:type="SOAP-ENC:Struct"><y href="#a"/></v>'
+    )
+    assert fault(MySOAP(), cycle)[0] == "SOAP-ENV:Client"
+    assert fault(MySOAP(), envelope('<echo><x href="#nope"/></echo>'))[0] == "SOAP-ENV:Client"
+
+
+def test_multi_reference_no_blowup() -> None:
+    """Shared references are decoded once: a 2**25-leaf reference tree answers quickly."""
+    layers = "".join(
+        f'<v id="l{i}" xsi:type="SOAP-ENC:Array" SOAP-ENC:arrayType="xsd:anyType[2]">'
+        f'<item href="#l{i + 1}"/><item href="#l{i + 1}"/></v>'
+        for i in range(25)
+    )
+    body = envelope(
+        f'<soapLen><x href="#l0"/></soapLen>{layers}<v id="l25" xsi:type="xsd:int">1</v>'
+    )
+    code, text = fault(Counting(), body)
+    assert (code, text) == ("SOAP-ENV:Server", "depth 26")
+
+
+class Counting(SOAPPublisher):
+    """Reports how deep a shared structure is without walking every path."""
+
+    def soap_soapLen(self, x: Any) -> None:
+        """Raise a fault naming the depth of the first path."""
+        depth = 0
+        while isinstance(x, list):
+            x = x[0]
+            depth += 1
+        raise SOAPFault("Server", f"depth {depth + 1}")

@@ -92,8 +92,42 @@ def _hintArgs(hint: Any) -> tuple[Any, tuple[Any, ...]]:
     return (origin or hint), typing.get_args(hint)
 
 
-def decode(elem: ET.Element, hint: Any = Any) -> Any:
-    """The Python value of one SOAP-encoded (``xsi:type``) or literal element."""
+class _Decoded:
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+_PENDING = object()
+
+
+def decode(
+    elem: ET.Element, hint: Any = Any, refs: dict[str, Any] | None = None, depth: int = 0
+) -> Any:
+    """The Python value of one SOAP-encoded (``xsi:type``) or literal element.
+
+    ``refs`` maps ``id`` attributes to elements, for SOAP 1.1 multi-reference values
+    (``href="#id"``); each is decoded once and shared, a cycle is refused, and nesting
+    (references included) is bounded at 64 levels.
+    """
+    if depth > 64:
+        raise ValueError("value nested too deeply (or a reference cycle)")
+    href = elem.get("href")
+    if href is not None:
+        key = href[1:]
+        entry = refs.get(key) if refs is not None and href.startswith("#") else None
+        if entry is None:
+            raise ValueError(f"unresolved reference {href!r}")
+        if entry is _PENDING:
+            raise ValueError(f"reference cycle through {href!r}")
+        if isinstance(entry, _Decoded):  # each referenced value is decoded once (no blow-up)
+            return entry.value
+        assert refs is not None
+        refs[key] = _PENDING
+        value = decode(entry, hint, refs, depth + 1)
+        refs[key] = _Decoded(value)
+        return value
     if elem.get(f"{{{XSI}}}nil") in ("true", "1"):
         return None
     children = list(elem)
@@ -104,22 +138,22 @@ def decode(elem: ET.Element, hint: Any = Any) -> Any:
         kind = _qname(elem, xsiType)[1]
         if kind == "Array" or elem.get(f"{{{ENC}}}arrayType") is not None:
             item = args[0] if base is list and args else Any
-            return [decode(c, item) for c in children]
+            return [decode(c, item, refs, depth + 1) for c in children]
         if kind == "Struct":
-            return {_local(c.tag): decode(c) for c in children}
+            return {_local(c.tag): decode(c, Any, refs, depth + 1) for c in children}
         if not children and kind != "anyType":
             return _decodeScalar(kind, text)
     if base is list:
         item = args[0] if args else Any
-        return [decode(c, item) for c in children]
+        return [decode(c, item, refs, depth + 1) for c in children]
     if base in _XSD_NAMES and not children:
         return _decodeScalar(_XSD_NAMES[base], text)
     if children:
         if elem.get(f"{{{ENC}}}arrayType") is not None or (
             base is not dict and all(_local(c.tag) == "item" for c in children)
         ):
-            return [decode(c) for c in children]
-        return {_local(c.tag): decode(c) for c in children}
+            return [decode(c, Any, refs, depth + 1) for c in children]
+        return {_local(c.tag): decode(c, Any, refs, depth + 1) for c in children}
     return text
 
 
@@ -276,6 +310,7 @@ class SOAPPublisher(Resource):
         if body is None or len(body) == 0:
             raise SOAPFault("Client", "no SOAP body")
         method = body[0]
+        refs: dict[str, Any] = {e.get("id", ""): e for e in body.iter() if e.get("id") is not None}
         namespace, _, name = (
             method.tag[1:].rpartition("}") if method.tag[0] == "{" else ("", "", method.tag)
         )
@@ -294,12 +329,13 @@ class SOAPPublisher(Resource):
         try:
             if names and set(names) <= set(params) and len(set(names)) == len(names):
                 kwargs = {
-                    n: decode(c, hints.get(n, Any)) for n, c in zip(names, children, strict=True)
+                    n: decode(c, hints.get(n, Any), refs)
+                    for n, c in zip(names, children, strict=True)
                 }
                 inspect.signature(function).bind(**kwargs)
                 return name, namespace or self.getNamespace(), function, [], kwargs, encoded
             args = [
-                decode(c, hints.get(params[i], Any) if i < len(params) else Any)
+                decode(c, hints.get(params[i], Any) if i < len(params) else Any, refs)
                 for i, c in enumerate(children)
             ]
             inspect.signature(function).bind(*args)

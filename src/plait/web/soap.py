@@ -3,7 +3,8 @@
 RPC style as SOAP toolkits of the paper's era spoke it: the Body's first element names the
 method, its children are the arguments (matched by name when every name is a parameter, else
 by position), typed by ``xsi:type`` (int, double, string, boolean, base64, SOAP-ENC arrays,
-structs) or, without one, by the method's type annotations. The answer is
+structs) or, without one, by the method's type annotations. Multi-reference values
+(``href="#id"``) are resolved, each decoded once; cycles are refused. The answer is
 ``<NAMEResponse><Result>...</Result></NAMEResponse>`` in the call's namespace.
 
 ``GET URL?wsdl`` serves a WSDL 1.1 (document/literal wrapped) generated from the ``soap_``
