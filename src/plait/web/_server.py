@@ -27,16 +27,28 @@ __all__ = ["Request", "Session", "Site"]
 
 _log = Logger("plait.web")
 _NO_BODY_CODES = frozenset((204, 304))
-_SERVER = b"plait"
+_SERVER_LINE = b"Server: plait\r\n"
 _dateCache: list[Any] = [0, b""]
+_statusCache: dict[tuple[bytes, int], bytes] = {}
 
 
-def _httpDate() -> bytes:
+def _dateLine() -> bytes:
+    """``Date: ...\\r\\n``, formatted once a second."""
     now = int(time.time())
     if _dateCache[0] != now:
         _dateCache[0] = now
-        _dateCache[1] = formatdate(now, usegmt=True).encode("ascii")
+        _dateCache[1] = b"Date: " + formatdate(now, usegmt=True).encode("ascii") + b"\r\n"
     return _dateCache[1]  # type: ignore[no-any-return]
+
+
+def _statusLine(version: bytes, code: int) -> bytes:
+    line = _statusCache.get((version, code))
+    if line is None:
+        reason = RESPONSES.get(code, b"Unknown Status")
+        line = b"HTTP/%s %d %s\r\n" % (version, code, reason)
+        if len(_statusCache) < 2048:  # codes come from the application; keep it bounded
+            _statusCache[(version, code)] = line
+    return line
 
 
 class Session:
@@ -244,7 +256,10 @@ class Request:
         path = target if qpos < 0 else target[:qpos]
         self.path = path
         self.prepath: list[bytes] = []
-        self.postpath: list[bytes] = [unquote_to_bytes(s) for s in path[1:].split(b"/")]
+        segments = path[1:].split(b"/")
+        if b"%" in path:
+            segments = [unquote_to_bytes(s) for s in segments]
+        self.postpath: list[bytes] = segments
         self.sitepath: list[bytes] = []
         self.code = 200
         self.code_message: bytes | None = None
@@ -536,18 +551,23 @@ class Request:
         code = self.code
         raw = self.responseHeaders._raw
         version = self.clientproto[5:]
-        noBody = self.method == b"HEAD" or code in _NO_BODY_CODES or code < 200
+        noBody = code in _NO_BODY_CODES or code < 200 or self.method == b"HEAD"
         self._noBody = noBody
-        connection = raw.get(b"connection")
-        if connection is not None and b"close" in b",".join(connection).lower():
-            self.keepAlive = False
-        if b"content-length" not in raw and b"transfer-encoding" not in raw:
+        extra = b""
+        if raw:
+            connection = raw.get(b"connection")
+            if connection is not None and b"close" in b",".join(connection).lower():
+                self.keepAlive = False
+            framed = b"content-length" in raw or b"transfer-encoding" in raw
+        else:
+            framed = False
+        if not framed:
             if bodyLength is not None:
                 if code not in _NO_BODY_CODES and code >= 200:
-                    raw[b"content-length"] = [b"%d" % bodyLength]
+                    extra = b"Content-Length: %d\r\n" % bodyLength
             elif not noBody:
                 if version == b"1.1":
-                    raw[b"transfer-encoding"] = [b"chunked"]
+                    extra = b"Transfer-Encoding: chunked\r\n"
                     self._chunked = True
                 else:
                     self.keepAlive = False  # the body ends when the connection does
@@ -555,23 +575,30 @@ class Request:
             raw[b"connection"] = [b"close"]
         elif version == b"1.0":
             raw[b"connection"] = [b"keep-alive"]
-        reason = self.code_message or RESPONSES.get(code, b"Unknown Status")
-        lines = [b"HTTP/%s %d %s" % (version, code, reason)]
+        message = self.code_message
+        if message is None:
+            status = _statusLine(version, code)
+        else:
+            if b"\n" in message or b"\r" in message or b"\0" in message:
+                raise ValueError("the reason phrase holds CR, LF or NUL")
+            status = b"HTTP/%s %d %s\r\n" % (version, code, message)
+        parts = [status]
         if b"date" not in raw:
-            lines.append(b"Date: " + _httpDate())
+            parts.append(_dateLine())
         if b"server" not in raw:
-            lines.append(b"Server: " + _SERVER)
+            parts.append(_SERVER_LINE)
         for name, values in raw.items():
             cname = canonicalName(name)
             for value in values:
                 if b"\n" in value or b"\r" in value or b"\0" in value:
                     raise ValueError(f"response header {cname!r} holds CR, LF or NUL")
-                lines.append(cname + b": " + value)
+                parts.append(cname + b": " + value + b"\r\n")
         if self._cookiesOut:
             for cookie in self._cookiesOut:
-                lines.append(b"Set-Cookie: " + cookie)
-        lines.append(b"\r\n")
-        return b"\r\n".join(lines)
+                parts.append(b"Set-Cookie: " + cookie + b"\r\n")
+        parts.append(extra)
+        parts.append(b"\r\n")
+        return b"".join(parts)
 
     def _transportWrite(self, data: bytes) -> None:
         if self._lost is None:

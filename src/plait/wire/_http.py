@@ -147,6 +147,7 @@ _CHUNK_LINE = re.compile(rb"([0-9A-Fa-f]{1,16})(?:[ \t]*;[^\x00-\x08\x0a-\x1f\x7
 _DIGITS = re.compile(rb"[0-9]{1,18}")
 _SAFE_VALUE = re.compile(rb"[^\x00-\x08\x0a-\x1f\x7f]*")
 _MAX_CHUNK_LINE = 4096
+_FRAMING = frozenset((b"content-length", b"transfer-encoding", b"connection", b"expect", b"host"))
 _MAX_LEADING_EMPTY = 8
 
 
@@ -304,9 +305,12 @@ class HTTPRequestParser:
                 if line[:1] in (b" ", b"\t"):
                     raise HTTPRequestError(400, "obsolete line folding in the head")
                 raise HTTPRequestError(400, "malformed header field")
-            name = m.group(1).lower()
-            value = m.group(2).rstrip(b" \t")
+            name, value = m.groups()
+            name = name.lower()
+            value = value.rstrip(b" \t")
             headers.append((name, value))
+            if name not in _FRAMING:
+                continue
             if name == b"content-length":
                 if contentLength is not None:
                     raise HTTPRequestError(400, "more than one Content-Length")
@@ -343,7 +347,7 @@ class HTTPRequestParser:
             self.state = LENGTH_BODY
             hasBody = length > 0
         else:
-            self.state = LENGTH_BODY
+            self.state = DONE  # no body: the request is complete (EndOfRequest below)
             self._remaining = 0
             hasBody = False
         if connection:
@@ -356,6 +360,8 @@ class HTTPRequestParser:
             keepAlive = version == b"1.1"
         expectContinue = hasBody and version == b"1.1" and expect.lower() == b"100-continue"
         events.append(RequestReceived(method, target, version, headers, keepAlive, expectContinue))
+        if not hasBody and self.state == DONE:
+            events.append(_END)
         return True
 
     # -- bodies ----------------------------------------------------------------------------
