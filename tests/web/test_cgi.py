@@ -278,3 +278,13 @@ def test_interpreter(tmp_path: Path) -> None:
     s = Served(CGIScript(str(tmp_path / "x.py"), reactor, interpreter="/usr/bin/python3"))
     s.send(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
     assert reactor.spawned[0]["args"] == ["/usr/bin/python3", str(tmp_path / "x.py")]
+
+
+def test_head_has_no_body(tmp_path: Path) -> None:
+    """For HEAD the script runs (REQUEST_METHOD=HEAD) but its body is not sent."""
+    s, spawn, _ = served(tmp_path, method=b"HEAD", target=b"/cgi-bin/s.cgi")
+    assert spawn["env"]["REQUEST_METHOD"] == "HEAD" and "PATH_INFO" not in spawn["env"]
+    spawn["protocol"].outReceived(b"Content-Type: text/plain\n\nbody bytes")
+    spawn["protocol"].processEnded(Failure(ProcessDone(0)))
+    assert s.responses(["HEAD"])[0][0] == 200
+    assert b"body bytes" not in s.transport.value()

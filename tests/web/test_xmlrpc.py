@@ -291,3 +291,20 @@ def test_proxy_rejects_bad_url() -> None:
 def test_with_request() -> None:
     """@withRequest methods get the Request first."""
     assert rpc(Math(), "whoami", "hi") == "hi h"
+
+
+def test_proxy_response_bounded() -> None:
+    """A response over the client's limit fails the Deferred and drops the connection."""
+    reactor = MemoryReactorClock()
+    d = Proxy("http://h/", reactor).callRemote("x")
+    from plait.testing import StringTransport
+
+    factory = reactor.tcpClients[-1][2]
+    factory.maxResponseSize = 100
+    protocol = factory.buildProtocol(None)
+    transport = StringTransport()
+    protocol.makeConnection(transport)
+    protocol.dataReceived(b"HTTP/1.1 200 OK\r\n\r\n" + b"x" * 200)
+    assert transport.disconnecting
+    protocol.connectionLost(None)
+    assert "too large" in str(failureResultOf(d).value)
