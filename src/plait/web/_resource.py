@@ -21,6 +21,7 @@ NOT_DONE_YET: Final = 1
 """Returned by ``render``: the resource answers later with ``request.write``/``finish``."""
 
 _METHODS = (b"GET", b"HEAD", b"POST", b"PUT", b"DELETE", b"PATCH", b"OPTIONS", b"TRACE")
+_RENDER_NAMES = {m: "render_" + m.decode() for m in _METHODS}
 
 
 class Resource:
@@ -64,7 +65,10 @@ class Resource:
     def render(self, request: Request) -> Any:
         """Dispatch to ``render_<METHOD>``; 405 with ``Allow`` when there is none."""
         method = request.method
-        handler = getattr(self, "render_" + method.decode("ascii", "replace"), None)
+        name = _RENDER_NAMES.get(method)
+        if name is None:
+            name = "render_" + method.decode("ascii", "replace")
+        handler = getattr(self, name, None)
         if handler is None:
             if method == b"HEAD":
                 handler = getattr(self, "render_GET", None)

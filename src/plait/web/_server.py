@@ -669,11 +669,14 @@ class Request:
 
     def _finished(self) -> None:
         self.finished = True
-        self._closeContent()
-        try:
-            self.site.log(self)
-        except Exception:
-            _log.failure("Error writing the access log")
+        if self._content is not None:
+            self._closeContent()
+        site = self.site
+        if site.accessLog or site.logPath is not None:
+            try:
+                site.log(self)
+            except Exception:
+                _log.failure("Error writing the access log")
         notifications, self._notifications = self._notifications, None
         if notifications:
             for d in notifications:

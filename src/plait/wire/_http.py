@@ -161,6 +161,7 @@ class HTTPRequestParser:
     __slots__ = (
         "_bodySeen",
         "_buffer",
+        "_lineEnd",
         "_remaining",
         "_searchFrom",
         "_trailerBytes",
@@ -185,6 +186,7 @@ class HTTPRequestParser:
         self.state = HEAD
         self._buffer = b""
         self._searchFrom = 0
+        self._lineEnd = -1
         self._remaining = 0
         self._bodySeen = 0
         self._trailerBytes = 0
@@ -257,20 +259,29 @@ class HTTPRequestParser:
         if skipped:
             self._buffer = buf
             self._searchFrom = 0
+            self._lineEnd = -1
             if not buf:
                 return False
         end = buf.find(b"\r\n\r\n", self._searchFrom)
         if end < 0:
+            # Only the new bytes are looked at (linear however the head is cut): each LF
+            # must follow a CR, and the first one ends the request line.
+            start = self._searchFrom
             self._searchFrom = max(0, len(buf) - 3)
-            lineEnd = buf.find(b"\n")
+            lf = buf.find(b"\n", start)
+            while lf >= 0:
+                if lf == 0 or buf[lf - 1] != 13:
+                    raise HTTPRequestError(400, "bare LF in the request head")
+                if self._lineEnd < 0:
+                    self._lineEnd = lf
+                lf = buf.find(b"\n", lf + 1)
+            lineEnd = self._lineEnd
             if lineEnd < 0 and len(buf) > self.maxRequestLine:
                 raise HTTPRequestError(414, "request line too long")
             if len(buf) > self.maxHeaderBytes:
-                if lineEnd >= 0 and lineEnd > self.maxRequestLine:
+                if lineEnd > self.maxRequestLine:
                     raise HTTPRequestError(414, "request line too long")
                 raise HTTPRequestError(431, "request head too large")
-            if lineEnd >= 0 and (lineEnd == 0 or buf[lineEnd - 1] != 13):
-                raise HTTPRequestError(400, "bare LF in the request head")
             return False
         if end + 4 > self.maxHeaderBytes:
             if buf.find(b"\r\n") > self.maxRequestLine:
@@ -279,6 +290,7 @@ class HTTPRequestParser:
         head = buf[:end]
         self._buffer = buf[end + 4 :]
         self._searchFrom = 0
+        self._lineEnd = -1
         lines = head.split(b"\r\n")
         requestLine = lines[0]
         if len(requestLine) > self.maxRequestLine:
@@ -435,13 +447,15 @@ class HTTPRequestParser:
 
     def _trailer(self, events: list[Event]) -> bool:
         buf = self._buffer
-        end = buf.find(b"\r\n")
+        end = buf.find(b"\r\n", self._searchFrom)
         if end < 0:
             if len(buf) + self._trailerBytes > self.maxHeaderBytes:
                 raise HTTPRequestError(431, "trailer section too large")
-            if b"\n" in buf:
+            if buf.find(b"\n", self._searchFrom) >= 0:
                 raise HTTPRequestError(400, "bare LF in the trailer section")
+            self._searchFrom = max(0, len(buf) - 1)  # linear: look at new bytes only
             return False
+        self._searchFrom = 0
         self._buffer = buf[end + 2 :]
         if end == 0:
             self.state = DONE
