@@ -30,6 +30,8 @@ from plait.defer import Failure
 from plait.log import Logger, LogLevel
 from plait.protocol import ConnectionAborted, ConnectionDone, ConnectionLost
 
+from ._writebuffer import WriteBufferMixin
+
 __all__ = ["FDReader", "FDWriter", "FileDescriptorTransport", "PipeAddress", "connectFD"]
 
 _log = Logger("plait.reactor")
@@ -48,7 +50,24 @@ class _FDReactor(Protocol):
     def callLater(self, delay: float, f: Callable[..., object], *args: Any, **kw: Any) -> Any: ...
 
 
-class FDReader:
+class _FDSelectable:
+    """What a reactor needs of a descriptor's reader or writer besides doRead/doWrite."""
+
+    fd: int
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} fd={self.fd}>"
+
+    def fileno(self) -> int:
+        """The descriptor (-1 once lost)."""
+        return self.fd
+
+    def logPrefix(self) -> str:
+        """For log messages."""
+        return type(self).__name__
+
+
+class FDReader(_FDSelectable):
     """Reads a non-blocking descriptor whenever it is readable (see the module docstring).
 
     ``dataReceived(bytes)`` gets the data (an exception from it goes to the reactor's error
@@ -73,17 +92,6 @@ class FDReader:
         self._closeOnLoss = closeOnLoss
         self.reading = False
         self.disconnected = False
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} fd={self.fd}>"
-
-    def fileno(self) -> int:
-        """The descriptor (-1 once lost)."""
-        return self.fd
-
-    def logPrefix(self) -> str:
-        """For log messages."""
-        return type(self).__name__
 
     def startReading(self) -> None:
         """Ask the reactor for read events."""
@@ -124,7 +132,7 @@ class FDReader:
         self._lost(reason)
 
 
-class FDWriter:
+class FDWriter(_FDSelectable, WriteBufferMixin):
     """Writes to a non-blocking descriptor, buffering what the kernel does not take at once.
 
     ``lost(Failure)`` is called once when the writer ends: ``ConnectionDone`` after
@@ -133,9 +141,6 @@ class FDWriter:
     for readability: a pipe's write end only becomes readable (an error) when its reader has
     gone, so that ends the writer at once rather than at the next write.
     """
-
-    highWaterMark = 65536
-    lowWaterMark = 16384
 
     def __init__(
         self,
@@ -155,23 +160,9 @@ class FDWriter:
         self.disconnecting = False
         self.disconnected = False
         self._pendingError: OSError | None = None
-        self.producer: Any = None
-        self.streamingProducer = False
-        self.producerPaused = False
         if watchForClose:
             self._watching = True
             reactor.addReader(self)
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} fd={self.fd}>"
-
-    def fileno(self) -> int:
-        """The descriptor (-1 once lost)."""
-        return self.fd
-
-    def logPrefix(self) -> str:
-        """For log messages."""
-        return type(self).__name__
 
     def _startWriting(self) -> None:
         if not self._writing:
@@ -218,14 +209,6 @@ class FDWriter:
         ):
             self.producerPaused = True
             self.producer.pauseProducing()
-
-    def writeSequence(self, iovec: Iterable[bytes]) -> None:
-        """Write each chunk of ``iovec`` in order."""
-        self.write(b"".join(iovec))
-
-    def getWriteBufferSize(self) -> int:
-        """How many bytes wait for the descriptor."""
-        return len(self._buffer)
 
     def doWrite(self) -> BaseException | None:
         """Writable: flush the buffer; then resume a producer or finish a pending close."""
@@ -300,39 +283,12 @@ class FDWriter:
         if self._closeOnLoss:
             _close(self.fd)
         self.fd = -1
-        producer = self.producer
-        if producer is not None:
-            self.producer = None
-            try:
-                producer.stopProducing()
-            except Exception:
-                _log.failure("Error in stopProducing of {producer!r}", producer=producer)
+        self._stopProducer()
         self._lost(reason)
 
-    def registerProducer(self, producer: Any, streaming: bool) -> None:
-        """Attach a producer, paused and resumed by the buffer's water marks."""
-        if self.producer is not None:
-            raise RuntimeError(
-                f"Cannot register producer {producer!r}, because {self.producer!r} "
-                "is still registered"
-            )
-        if self.disconnected:
-            producer.stopProducing()
-            return
-        self.producer = producer
-        self.streamingProducer = bool(streaming)
-        self.producerPaused = False
-        if not streaming:
-            producer.resumeProducing()
-        elif len(self._buffer) > self.highWaterMark:
-            self.producerPaused = True
-            producer.pauseProducing()
+    # registerProducer / unregisterProducer: WriteBufferMixin, with this hook.
 
-    def unregisterProducer(self) -> None:
-        """Detach the producer; a pending ``loseConnection`` can then complete."""
-        self.producer = None
-        self.streamingProducer = False
-        self.producerPaused = False
+    def _producerDetached(self) -> None:
         if self.disconnecting and not self.disconnected:
             if self._buffer:
                 self._startWriting()

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import errno
 import socket
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from plait.defer import Deferred, Failure, succeed
@@ -42,6 +42,8 @@ from plait.protocol import (
     ConnectionLost,
 )
 from plait.tls import startTLS
+
+from ._writebuffer import WriteBufferMixin
 
 __all__ = ["Connection", "IStreamReactor", "StreamPort"]
 
@@ -89,7 +91,7 @@ def _loseIdle(idle: set[Connection]) -> None:
     idle.clear()
 
 
-class Connection:
+class Connection(WriteBufferMixin):
     """A connected stream socket as a transport (``ITCPTransport`` minus the TCP options).
 
     Also the reactor's selectable for its socket (``fileno``/``doRead``/``doWrite``/
@@ -101,8 +103,6 @@ class Connection:
     # row it nearly halves the CPU per byte, and small messages cost the same (the bytes
     # object is shrunk to what arrived).
     bufferSize = 262144
-    highWaterMark = 65536
-    lowWaterMark = 16384
 
     # State flags: class-level defaults, set on the instance only when they change, so that
     # making a connection (a benchmark row: new connections per second) stays cheap.
@@ -126,9 +126,9 @@ class Connection:
     # _waitForProducer: loseConnection waits for a registered producer to unregister.
     _closeReason: Failure | None = None
     _waitForProducer = False
-    producer: Any = None
-    streamingProducer = False
-    producerPaused = False
+    # Addresses known in advance (an accepting port sets them); the subclasses read them.
+    _peerAddr: Any = None
+    _hostAddr: Any = None
 
     def __init__(self, sock: socket.socket, protocol: Any, reactor: IStreamReactor) -> None:
         self.socket = sock
@@ -299,14 +299,6 @@ class Connection:
             self.producerPaused = True
             self.producer.pauseProducing()
 
-    def writeSequence(self, iovec: Iterable[bytes]) -> None:
-        """Write each chunk of ``iovec`` in order (a str among them is a TypeError)."""
-        self.write(b"".join(iovec))
-
-    def getWriteBufferSize(self) -> int:
-        """How many bytes are buffered, waiting for the socket to take them."""
-        return len(self._buffer)
-
     def setWriteBufferLimits(self, high: int | None = None, low: int | None = None) -> None:
         """Set the producer water marks (defaults 64 KiB / 16 KiB; ``low`` defaults high/4)."""
         if high is None:
@@ -444,13 +436,7 @@ class Connection:
         except OSError:
             pass
         failure = _asFailure(reason)
-        producer = self.producer
-        if producer is not None:
-            self.producer = None
-            try:
-                producer.stopProducing()
-            except Exception:
-                _log.failure("Error in stopProducing of {producer!r}", producer=producer)
+        self._stopProducer()
         try:
             self.protocol.connectionLost(failure)
         except Exception:
@@ -466,31 +452,12 @@ class Connection:
 
     # -- IConsumer ---------------------------------------------------------------------------
 
-    def registerProducer(self, producer: Any, streaming: bool) -> None:
-        """Attach a producer: paused/resumed by the buffer's water marks (see module doc)."""
-        if self.producer is not None:
-            raise RuntimeError(
-                f"Cannot register producer {producer!r}, because {self.producer!r} "
-                "is still registered"
-            )
-        if self.disconnected:
-            producer.stopProducing()
-            return
-        self.producer = producer
-        self.streamingProducer = bool(streaming)
-        self.producerPaused = False
-        if not streaming:
-            self._bufferAll = True
-            producer.resumeProducing()
-        elif len(self._buffer) > self.highWaterMark:
-            self.producerPaused = True
-            producer.pauseProducing()
+    # registerProducer / unregisterProducer: WriteBufferMixin, with these two hooks.
 
-    def unregisterProducer(self) -> None:
-        """Detach the producer; a pending ``loseConnection`` can then complete."""
-        self.producer = None
-        self.streamingProducer = False
-        self.producerPaused = False
+    def _pullProducerAttached(self) -> None:
+        self._bufferAll = True  # its writes go through doWrite, which asks it for more
+
+    def _producerDetached(self) -> None:
         self._bufferAll = self._pendingError is not None
         if self._closeReason is not None and not self.disconnected:
             self.startWriting()
@@ -536,11 +503,14 @@ class StreamPort:
     """A listening stream socket: accepts connections and gives each a protocol.
 
     Subclasses provide ``_bindSocket`` (create, bind; raise ``CannotListenError``),
-    ``_peerAddress`` and ``_makeConnection``.
+    ``_peerAddress`` and ``connectionClass``.
     """
 
     numberAccepts = 100
     connectionClass: type[Connection] = Connection
+    # Whether accepted connections get the port's address as theirs (Unix: a socket's own
+    # name may be unreadable once its path is gone).
+    _shareHostAddress = False
     _backoffMax = 1.0
 
     def __init__(self, reactor: IStreamReactor, factory: Any, backlog: int = 50) -> None:
@@ -571,6 +541,7 @@ class StreamPort:
         raise NotImplementedError
 
     def _peerAddress(self, addr: Any) -> Any:
+        """The peer's address object, from what ``accept()`` returned."""
         raise NotImplementedError
 
     def _listenError(self, e: OSError) -> CannotListenError:
@@ -637,8 +608,9 @@ class StreamPort:
         return None
 
     def _accepted(self, sock: socket.socket, addr: Any) -> None:
+        peer = self._peerAddress(addr)
         try:
-            protocol = self.factory.buildProtocol(self._peerAddress(addr))
+            protocol = self.factory.buildProtocol(peer)
         except Exception:
             self._buildFailed(sock)
             return
@@ -646,6 +618,9 @@ class StreamPort:
             sock.close()
             return
         transport = self.connectionClass(sock, protocol, self.reactor)
+        transport._peerAddr = peer
+        if self._shareHostAddress:
+            transport._hostAddr = self._hostAddress
         transport._reading = True
         self.reactor.addReader(transport)
         try:

@@ -39,6 +39,8 @@ __all__ = [
     "TCPConnector",
     "TCPPort",
     "TCPReactorMixin",
+    "isIPv4",
+    "isIPv6",
     "tcpAddress",
 ]
 
@@ -55,7 +57,8 @@ def tcpAddress(sockaddr: Any) -> IPv4Address | IPv6Address:
     return IPv6Address("TCP", host, sockaddr[1], sockaddr[2], sockaddr[3])
 
 
-def _isIPv4(host: str) -> bool:
+def isIPv4(host: str) -> bool:
+    """Whether ``host`` is an IPv4 address literal."""
     try:
         socket.inet_pton(socket.AF_INET, host)
     except (OSError, ValueError):
@@ -63,7 +66,8 @@ def _isIPv4(host: str) -> bool:
     return True
 
 
-def _isIPv6(host: str) -> bool:
+def isIPv6(host: str) -> bool:
+    """Whether ``host`` is an IPv6 address literal (a ``%scope`` suffix allowed)."""
     try:
         socket.inet_pton(socket.AF_INET6, host.split("%", 1)[0])
     except (OSError, ValueError):
@@ -159,25 +163,6 @@ class TCPPort(StreamPort):
     def _peerAddress(self, addr: Any) -> IPv4Address | IPv6Address:
         return tcpAddress(addr)
 
-    def _accepted(self, sock: socket.socket, addr: Any) -> None:
-        peer = tcpAddress(addr)
-        try:
-            protocol = self.factory.buildProtocol(peer)
-        except Exception:
-            self._buildFailed(sock)
-            return
-        if protocol is None:
-            sock.close()
-            return
-        transport = TCPConnection(sock, protocol, self.reactor)
-        transport._peerAddr = peer
-        transport._reading = True
-        self.reactor.addReader(transport)
-        try:
-            protocol.makeConnection(transport)
-        except Exception:
-            transport._userError("makeConnection")
-
     def _hostOf(self, sock: socket.socket) -> IPv4Address | IPv6Address:
         return tcpAddress(sock.getsockname())
 
@@ -219,9 +204,9 @@ class TCPConnectAttempt(ConnectAttempt):
             return
         connector = self.connector
         host, port = connector.host, connector.port
-        if _isIPv4(host):
+        if isIPv4(host):
             self.connectTo(socket.AF_INET, (host, port), connector.bindAddress)
-        elif _isIPv6(host):
+        elif isIPv6(host):
             try:
                 info = socket.getaddrinfo(
                     host, port, socket.AF_INET6, socket.SOCK_STREAM, 0, socket.AI_NUMERICHOST
@@ -309,7 +294,7 @@ class TCPConnector(StreamConnector):
 
     def getDestination(self) -> IPv4Address | IPv6Address:
         """Where the connector connects to (the host as given, name or literal)."""
-        if _isIPv6(self.host):
+        if isIPv6(self.host):
             return IPv6Address("TCP", self.host, self.port)
         return IPv4Address("TCP", self.host, self.port)
 

@@ -49,6 +49,8 @@ from plait.protocol import (
     MulticastJoinError,
 )
 
+from ._tcp import isIPv4, isIPv6
+
 __all__ = ["MulticastPort", "Port", "UDPReactorMixin"]
 
 _log = Logger("plait.reactor")
@@ -63,22 +65,6 @@ _DROP = frozenset({errno.EWOULDBLOCK, errno.EAGAIN, errno.ENOBUFS})
 _RECV_TRANSIENT = frozenset(
     {errno.ECONNREFUSED, errno.ECONNRESET, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EMSGSIZE}
 )
-
-
-def _isIPv4(host: str) -> bool:
-    try:
-        socket.inet_pton(socket.AF_INET, host)
-    except (OSError, ValueError):
-        return False
-    return True
-
-
-def _isIPv6(host: str) -> bool:
-    try:
-        socket.inet_pton(socket.AF_INET6, host.split("%", 1)[0])
-    except (OSError, ValueError):
-        return False
-    return True
 
 
 def _ifIndex(interface: str) -> int:
@@ -265,10 +251,10 @@ class Port(_DatagramSocket):
         self.interface = interface
         self._connectedAddr: tuple[str, int] | None = None
         if interface and ":" in interface:
-            if not _isIPv6(interface):
+            if not isIPv6(interface):
                 raise ValueError(f"{interface!r} is not an IPv6 address")
             self.addressFamily = socket.AF_INET6
-        elif interface and not _isIPv4(interface):
+        elif interface and not isIPv4(interface):
             raise ValueError(f"{interface!r} is not an IP address")
         self._realPortNumber: int | None = None
 
@@ -325,14 +311,14 @@ class Port(_DatagramSocket):
     def _checkAddress(self, addr: tuple[str, int]) -> tuple[str, int]:
         host = addr[0]
         if self.addressFamily == socket.AF_INET6:
-            if _isIPv6(host):
+            if isIPv6(host):
                 return addr
-            if _isIPv4(host):
+            if isIPv4(host):
                 raise ValueError(f"{host!r} is IPv4, this port is IPv6")
         else:
-            if host == "<broadcast>" or _isIPv4(host):
+            if host == "<broadcast>" or isIPv4(host):
                 return addr
-            if _isIPv6(host):
+            if isIPv6(host):
                 raise ValueError(f"{host!r} is IPv6, this port is IPv4")
         raise ValueError(f"{host!r} is not an IP address (resolve names before writing)")
 
@@ -524,7 +510,7 @@ class MulticastPort(Port):
             raise MulticastJoinError(group, interface, *e.args) from e
 
     def _resolved(self, name: str) -> Deferred[str]:
-        if _isIPv4(name) or _isIPv6(name) or name == "":
+        if isIPv4(name) or isIPv6(name) or name == "":
             return succeed(name)
         resolve = getattr(self.reactor, "resolve", None)
         if resolve is None:

@@ -126,6 +126,7 @@ class UNIXPort(StreamPort):
     """A listening Unix stream socket (``IListeningPort``)."""
 
     connectionClass = UNIXConnection
+    _shareHostAddress = True
 
     def __init__(
         self,
@@ -212,26 +213,6 @@ class UNIXPort(StreamPort):
 
     def _peerAddress(self, addr: Any) -> UNIXAddress:
         return UNIXAddress(_name(addr))
-
-    def _accepted(self, sock: socket.socket, addr: Any) -> None:
-        peer = UNIXAddress(_name(addr))
-        try:
-            protocol = self.factory.buildProtocol(peer)
-        except Exception:
-            self._buildFailed(sock)
-            return
-        if protocol is None:
-            sock.close()
-            return
-        transport = UNIXConnection(sock, protocol, self.reactor)
-        transport._peerAddr = peer
-        transport._hostAddr = self._hostAddress
-        transport._reading = True
-        self.reactor.addReader(transport)
-        try:
-            protocol.makeConnection(transport)
-        except Exception:
-            transport._userError("makeConnection")
 
     def _hostOf(self, sock: socket.socket) -> UNIXAddress:
         return UNIXAddress(self.address)
