@@ -466,3 +466,51 @@ def test_parse_responses_helper() -> None:
     )
     assert [(r[0], r[2]) for r in parseResponses(data)] == [(200, b"a"), (404, b"")]
     assert combinedLogLine  # the public helper exists
+
+
+def test_session_cookie_secure_on_tls() -> None:
+    """Over TLS, isSecure is true and the session cookie carries Secure."""
+    from plait.testing import StringTransport
+
+    class TLSTransport(StringTransport):
+        def getPeerCertificate(self) -> None:
+            return None
+
+    seen: list[bool] = []
+
+    class Sess(Resource):
+        isLeaf = True
+
+        def render_GET(self, request: Any) -> bytes:
+            seen.append(request.isSecure())
+            request.getSession()
+            return b""
+
+    s = Served(Sess())
+    s.transport = TLSTransport()
+    s.channel = s.site.buildProtocol(None)
+    s.channel.makeConnection(s.transport)
+    s.send(GET)
+    assert seen == [True]
+    assert b"; SameSite=Lax; Secure; HttpOnly\r\n" in s.transport.value()
+
+
+def test_trailer_fed_bytewise_is_dropped() -> None:
+    """Trailers arriving a byte at a time are read and never become headers."""
+    seen: list[Any] = []
+
+    class Body(Resource):
+        isLeaf = True
+
+        def render_POST(self, request: Any) -> bytes:
+            seen.append((request.content.read(), request.getHeader(b"x-trailer")))
+            return b""
+
+    s = Served(Body())
+    data = (
+        b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"2\r\nab\r\n0\r\nX-Trailer: " + b"t" * 5000 + b"\r\n\r\n"
+    )
+    for i in range(len(data)):
+        s.send(data[i : i + 1])
+    assert seen == [(b"ab", None)]
