@@ -32,7 +32,14 @@ from plait.protocol import ConnectionAborted, ConnectionDone, ConnectionLost
 
 from ._writebuffer import WriteBufferMixin
 
-__all__ = ["FDReader", "FDWriter", "FileDescriptorTransport", "PipeAddress", "connectFD"]
+__all__ = [
+    "FDReader",
+    "FDReaderWriterMixin",
+    "FDWriter",
+    "FileDescriptorTransport",
+    "PipeAddress",
+    "connectFD",
+]
 
 _log = Logger("plait.reactor")
 
@@ -304,7 +311,35 @@ def _close(fd: int) -> None:
             pass
 
 
-class FileDescriptorTransport:
+class FDReaderWriterMixin:
+    """A transport over one ``FDReader`` and one ``FDWriter``: a producer registered with it
+    feeds the writer, and pausing it (as a producer) pauses the reader."""
+
+    _reader: FDReader
+    _writer: FDWriter
+
+    def loseConnection(self) -> None:
+        """Close once what was written is flushed (each transport implements it)."""
+        raise NotImplementedError
+
+    def registerProducer(self, producer: Any, streaming: bool) -> None:
+        """Attach a producer to the write side."""
+        self._writer.registerProducer(producer, streaming)
+
+    def unregisterProducer(self) -> None:
+        """Detach the producer."""
+        self._writer.unregisterProducer()
+
+    def pauseProducing(self) -> None:
+        """Stop reading."""
+        self._reader.stopReading()
+
+    def stopProducing(self) -> None:
+        """Lose the connection."""
+        self.loseConnection()
+
+
+class FileDescriptorTransport(FDReaderWriterMixin):
     """A protocol's transport over a file descriptor (a tty, a serial port, a pipe pair).
 
     ``FileDescriptorTransport(reactor, fd, protocol)`` reads and writes ``fd``; pass
@@ -485,28 +520,12 @@ class FileDescriptorTransport:
         """A ``PipeAddress``."""
         return PipeAddress()
 
-    # -- IConsumer / IPushProducer -------------------------------------------------------------
-
-    def registerProducer(self, producer: Any, streaming: bool) -> None:
-        """Attach a producer to the write side."""
-        self._writer.registerProducer(producer, streaming)
-
-    def unregisterProducer(self) -> None:
-        """Detach the producer."""
-        self._writer.unregisterProducer()
-
-    def pauseProducing(self) -> None:
-        """Stop reading."""
-        self._reader.stopReading()
+    # -- IConsumer / IPushProducer: FDReaderWriterMixin, and -----------------------------------
 
     def resumeProducing(self) -> None:
         """Read again."""
         if not self.disconnecting and not self._readDone:
             self._reader.startReading()
-
-    def stopProducing(self) -> None:
-        """Lose the connection."""
-        self.loseConnection()
 
 
 def connectFD(reactor: _FDReactor, fd: int, protocol: Any) -> FileDescriptorTransport:

@@ -42,7 +42,7 @@ from plait.defer import Failure
 from plait.log import Logger
 from plait.protocol import ProcessDone, ProcessExitedAlready, ProcessTerminated
 
-from ._fdtransport import FDReader, FDWriter, PipeAddress
+from ._fdtransport import FDReader, FDReaderWriterMixin, FDWriter, PipeAddress
 from ._reaper import watchChild
 from ._spawn import findExecutable, spawn
 
@@ -313,7 +313,7 @@ class Process(_BaseProcess):
         self.loseConnection()
 
 
-class PTYProcess(_BaseProcess):
+class PTYProcess(FDReaderWriterMixin, _BaseProcess):
     """A child process on a pseudo-terminal: one master descriptor, read and written.
 
     What the child writes to its tty arrives as ``childDataReceived(1, data)``; the end of the
@@ -410,26 +410,12 @@ class PTYProcess(_BaseProcess):
             self._reader.stopReading()
             self._writer.loseConnection()
 
-    def registerProducer(self, producer: Any, streaming: bool) -> None:
-        """Attach a producer to the terminal's input."""
-        self._writer.registerProducer(producer, streaming)
-
-    def unregisterProducer(self) -> None:
-        """Detach the producer."""
-        self._writer.unregisterProducer()
-
-    def pauseProducing(self) -> None:
-        """Stop reading the terminal."""
-        self._reader.stopReading()
+    # registerProducer, unregisterProducer, pauseProducing, stopProducing: FDReaderWriterMixin.
 
     def resumeProducing(self) -> None:
         """Read the terminal again."""
         if self._open:
             self._reader.startReading()
-
-    def stopProducing(self) -> None:
-        """Close the terminal."""
-        self.loseConnection()
 
 
 _DEFAULT_CHILD_FDS: Mapping[int, int | str] = {0: "w", 1: "r", 2: "r"}
