@@ -30,7 +30,15 @@ REPO = BENCH_DIR.parent
 VENV = BENCH_DIR / ".venv"
 BUILD = BENCH_DIR / ".build"
 RESULTS = BENCH_DIR / ".results"
-PEERS = ("twisted", "uvloop", "matplotlib", "aiohttp")
+PEERS = (
+    "twisted",
+    "uvloop",
+    "matplotlib",
+    "aiohttp",
+    "psycopg[binary]",
+    "pyopenssl",
+    "service-identity",
+)
 C_PROGRAMS = ("loadgen", "echo_epoll")
 
 sys.path.insert(0, str(BENCH_DIR))
