@@ -147,7 +147,7 @@ def machineInfo(python: Path, pinning: str) -> dict[str, object]:
     probe = (
         "import json, platform, importlib.metadata as m\n"
         "v = {}\n"
-        f"for p in {(*PEERS, 'plait')!r}:\n"
+        f"for p in {tuple(p.split('[')[0] for p in (*PEERS, 'plait'))!r}:\n"
         "    try: v[p] = m.version(p)\n"
         "    except Exception: v[p] = None\n"
         "print(json.dumps({'python': platform.python_version(), 'versions': v}))\n"
