@@ -1,6 +1,6 @@
 """TLS rows: echo throughput and full-handshake rate over loopback, both ends in one process.
 
-As in ``tests/tls/bench_tls.py``, the server and the client run on one reactor/loop in one
+The server and the client run on one reactor/loop in one
 process on 127.0.0.1, so a figure is the CPU cost of both ends. Certificates are made at setup
 with ``cryptography``: a throwaway CA (EC P-256) and a leaf for ``localhost`` that the client
 verifies (hostname included); TLS 1.3 is the minimum on both ends. plait uses ``plait.tls``
