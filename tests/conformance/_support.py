@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from plait.defer import Deferred, Failure
@@ -120,3 +121,15 @@ def chunked(data: bytes, rng: Any, maxChunk: int) -> list[bytes]:
         out.append(data[i : i + n])
         i += n
     return out
+
+
+def childPids() -> set[int]:
+    """This process's children, live or not yet reaped (Linux ``/proc``).
+
+    Tests compare it before and after: other tests' long-lived helpers (Xvfb, servers) are
+    children too, so "no child at all" would depend on test order.
+    """
+    pids: set[int] = set()
+    for task in Path("/proc/self/task").iterdir():
+        pids.update(int(pid) for pid in (task / "children").read_text().split())
+    return pids
