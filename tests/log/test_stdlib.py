@@ -41,11 +41,12 @@ def stdlib_logger() -> Iterator[tuple[logging.Logger, ListHandler]]:
     """A stdlib logger 'plaittest' at DEBUG with a ListHandler, not propagating."""
     logger = logging.getLogger("plaittest")
     handler = ListHandler()
-    logger.addHandler(handler)
+    saved = logger.handlers[:]
+    logger.handlers = [handler]
     logger.setLevel(logging.DEBUG)
     logger.propagate = False
     yield logger, handler
-    logger.removeHandler(handler)
+    logger.handlers = saved
     logger.setLevel(logging.NOTSET)
     logger.propagate = True
 
@@ -97,6 +98,9 @@ def test_observer_is_lazy_when_level_disabled(
 ) -> None:
     """A disabled level formats nothing; an enabled one formats only when rendered."""
     logger, handler = stdlib_logger
+    # pytest >= 9.2 attaches its capture handler (which formats every record) to
+    # non-propagating loggers when the test body starts; keep only ours.
+    logger.handlers = [handler]
     logger.setLevel(logging.INFO)
     log = Logger("plaittest", observer=STDLibLogObserver())
     Lazy.formatted = 0
