@@ -6,7 +6,7 @@ import ipaddress
 import os
 import socket
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from plait.defer import Deferred, Failure
 from plait.protocol import (
@@ -38,6 +38,9 @@ __all__ = [
     "UNIXClientEndpoint",
     "UNIXServerEndpoint",
 ]
+
+# The reactor interface a TCP client endpoint needs (IPv6 also needs the name resolver).
+_ReactorT = TypeVar("_ReactorT")
 
 
 def _listened(listen: Callable[[], Any]) -> Deferred[IListeningPort]:
@@ -91,15 +94,12 @@ class TCP6ServerEndpoint(_TCPServerEndpoint):
         super().__init__(reactor, port, backlog, interface)
 
 
-class TCP4ClientEndpoint:
-    """Connect over TCP to ``host`` (an IPv4 address or a name the reactor resolves) and port.
-
-    ``timeout`` is in seconds; ``bindAddress`` is a ``(host, port)`` to bind locally first.
-    """
+class _TCPClientEndpoint(Generic[_ReactorT]):
+    """What the TCP client endpoints share: where to connect, the timeout, the local bind."""
 
     def __init__(
         self,
-        reactor: IReactorTCP,
+        reactor: _ReactorT,
         host: str,
         port: int,
         timeout: float = 30,
@@ -113,6 +113,13 @@ class TCP4ClientEndpoint:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(host={self._host!r}, port={self._port})"
+
+
+class TCP4ClientEndpoint(_TCPClientEndpoint["IReactorTCP"]):
+    """Connect over TCP to ``host`` (an IPv4 address or a name the reactor resolves) and port.
+
+    ``timeout`` is in seconds; ``bindAddress`` is a ``(host, port)`` to bind locally first.
+    """
 
     def connect(self, protocolFactory: IProtocolFactory) -> Deferred[IProtocol]:
         """Fire with the connected protocol; cancelling stops the attempt."""
@@ -176,28 +183,11 @@ class _FirstIPv6:
             self.deferred.callback(self._found)
 
 
-class TCP6ClientEndpoint:
+class TCP6ClientEndpoint(_TCPClientEndpoint[Any]):
     """Connect over TCP on IPv6: ``host`` is an IPv6 address or a name with an AAAA record.
 
     A name is resolved through the reactor's ``nameResolver`` (IPv6 addresses only) first.
     """
-
-    def __init__(
-        self,
-        reactor: Any,
-        host: str,
-        port: int,
-        timeout: float = 30,
-        bindAddress: tuple[str, int] | None = None,
-    ) -> None:
-        self._reactor = reactor
-        self._host = host
-        self._port = port
-        self._timeout = timeout
-        self._bindAddress = bindAddress
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(host={self._host!r}, port={self._port})"
 
     def _connectTo(self, host: str, protocolFactory: IProtocolFactory) -> Deferred[IProtocol]:
         reactor: IReactorTCP = self._reactor
