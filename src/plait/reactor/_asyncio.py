@@ -30,17 +30,14 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable
 from time import monotonic
-from typing import ParamSpec
 
 from ._asyncio_stream import AsyncioStreamMixin
-from ._posixbase import READ, WRITE, PosixReactorBase
-from ._time import DelayedCall, TimerQueue
+from ._hosted import HostedReactorBase
+from ._posixbase import READ, WRITE
 
 __all__ = ["AsyncioReactor", "UVLoopReactor", "newUVLoop"]
 
-_P = ParamSpec("_P")
 _INF = math.inf
 
 
@@ -52,23 +49,7 @@ def newUVLoop() -> asyncio.AbstractEventLoop:
     return loop
 
 
-class _ArmingTimerQueue(TimerQueue):
-    """A ``TimerQueue`` that tells its reactor when a call moves before the armed deadline."""
-
-    __slots__ = ("_reactor",)
-
-    def __init__(self, seconds: Callable[[], float], reactor: AsyncioReactor) -> None:
-        super().__init__(seconds)
-        self._reactor = reactor
-
-    def _move(self, call: DelayedCall, when: float) -> None:
-        super()._move(call, when)
-        reactor = self._reactor
-        if when < reactor._timerAt:
-            reactor._armTimer(when)
-
-
-class AsyncioReactor(AsyncioStreamMixin, PosixReactorBase):
+class AsyncioReactor(AsyncioStreamMixin, HostedReactorBase):
     """A reactor running on an asyncio event loop (see the module docstring).
 
     ``eventloop`` is the loop to use; ``None`` makes a new one (owned, closed with the
@@ -79,12 +60,9 @@ class AsyncioReactor(AsyncioStreamMixin, PosixReactorBase):
         self._ownsLoop = eventloop is None
         self._loop: asyncio.AbstractEventLoop = self._newLoop() if eventloop is None else eventloop
         self._timerHandle: asyncio.TimerHandle | asyncio.Handle | None = None
-        self._timerAt = _INF
-        self._inRun = False
         self._asyncioConnections = set()
         self._asyncioPorts = set()
         super().__init__()
-        self._timers = _ArmingTimerQueue(monotonic, self)
 
     def _newLoop(self) -> asyncio.AbstractEventLoop:
         """The loop made for a reactor given none (it owns and closes it)."""
@@ -115,23 +93,6 @@ class AsyncioReactor(AsyncioStreamMixin, PosixReactorBase):
         if added & WRITE:
             loop.add_writer(fd, self._writeReady, fd)
 
-    def _readReady(self, fd: int) -> None:
-        selectable = self._readers.get(fd)
-        if selectable is not None:
-            try:
-                why = selectable.doRead()
-            except Exception:
-                self._readFailed(selectable)
-            else:
-                if why is not None:
-                    self._disconnectSelectable(selectable, why, True)
-        # The waker (and the signal pipe) land here: serve what they were poked for.
-        if self._threadCallQueue:
-            self._runThreadCalls()
-        if self._justStopped:
-            self._justStopped = False
-            self.fireSystemEvent("shutdown")
-
     def _writeReady(self, fd: int) -> None:
         selectable = self._writers.get(fd)
         if selectable is None:
@@ -158,15 +119,6 @@ class AsyncioReactor(AsyncioStreamMixin, PosixReactorBase):
                 handle.cancel()
 
     # -- time ----------------------------------------------------------------------------------
-
-    def callLater(
-        self, delay: float, callable: Callable[_P, object], *args: _P.args, **kw: _P.kwargs
-    ) -> DelayedCall:
-        """Call ``callable(*args, **kw)`` in ``delay`` seconds; an exception from it is logged."""
-        call = self._timers.callLater(delay, callable, *args, **kw)
-        if call.time < self._timerAt:
-            self._armTimer(call.time)
-        return call
 
     def _armTimer(self, when: float) -> None:
         if not self._started:
@@ -200,14 +152,6 @@ class AsyncioReactor(AsyncioStreamMixin, PosixReactorBase):
 
     # -- running -------------------------------------------------------------------------------
 
-    def startRunning(self, installSignalHandlers: bool = True) -> None:
-        """Fire 'startup' and arm the timers; with an attached, running loop this is all it
-        takes to start (``run`` is for a loop the reactor runs itself)."""
-        super().startRunning(installSignalHandlers)
-        deadline = self._timers.nextDeadline()
-        if deadline is not None and self._started:
-            self._armTimer(deadline)
-
     def run(self, installSignalHandlers: bool = True) -> None:
         """Run the loop until ``stop()`` has fired 'shutdown', then close the reactor (and the
         loop, if the reactor made it)."""
@@ -236,10 +180,6 @@ class AsyncioReactor(AsyncioStreamMixin, PosixReactorBase):
         elif self._startedBefore and not self._loop.is_closed():
             # Attached to someone else's loop: release our descriptors once shutdown is done.
             self._loop.call_soon(self._closeAttached)
-
-    def _closeAttached(self) -> None:
-        if not self._started and not self._closed:
-            self.close()
 
     def disconnectAll(self) -> None:
         """At shutdown: lose every descriptor and every asyncio connection."""

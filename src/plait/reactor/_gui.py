@@ -35,36 +35,19 @@ import math
 import select
 from collections.abc import Callable
 from time import monotonic
-from typing import Any, ParamSpec, cast
+from typing import Any, cast
 
-from ._posixbase import PosixReactorBase
-from ._time import DelayedCall, TimerQueue
+from ._hosted import HostedReactorBase
 
 if hasattr(select, "epoll"):
     from ._epoll import EPollReactor
 
 __all__ = ["GUIReactorBase"]
 
-_P = ParamSpec("_P")
 _INF = math.inf
 
 
-class _ArmingTimerQueue(TimerQueue):
-    """A ``TimerQueue`` that re-arms its reactor's timer when a call moves earlier."""
-
-    __slots__ = ("_reactor",)
-
-    def __init__(self, seconds: Callable[[], float], reactor: GUIReactorBase) -> None:
-        super().__init__(seconds)
-        self._reactor = reactor
-
-    def _move(self, call: DelayedCall, when: float) -> None:
-        super()._move(call, when)
-        if when < self._reactor._timerAt:
-            self._reactor._armTimer(when)
-
-
-class GUIReactorBase(PosixReactorBase):
+class GUIReactorBase(HostedReactorBase):
     """A reactor driven by a GUI toolkit's event loop (see the module docstring)."""
 
     #: Watch descriptors through one epoll set (Linux); False: a toolkit watcher per descriptor.
@@ -73,11 +56,8 @@ class GUIReactorBase(PosixReactorBase):
     burstSeconds: float = 0.005
 
     def __init__(self) -> None:
-        self._timerAt = _INF
-        self._inRun = False
         self._poller: Any = select.epoll() if self.nestEpoll else None
         super().__init__()
-        self._timers = _ArmingTimerQueue(monotonic, self)
         if self._poller is not None:
             self._watchPoller(self._poller.fileno())
 
@@ -138,23 +118,6 @@ class GUIReactorBase(PosixReactorBase):
             if not poller.poll(0.0, 1):
                 return
 
-    def _readReady(self, fd: int) -> None:
-        selectable = self._readers.get(fd)
-        if selectable is not None:
-            try:
-                why = selectable.doRead()
-            except Exception:
-                self._readFailed(selectable)
-            else:
-                if why is not None:
-                    self._disconnectSelectable(selectable, why, True)
-        # The waker (and the signal pipe) land here: serve what they were poked for.
-        if self._threadCallQueue:
-            self._runThreadCalls()
-        if self._justStopped:
-            self._justStopped = False
-            self.fireSystemEvent("shutdown")
-
     def _writeReady(self, fd: int) -> None:
         selectable = self._writers.get(fd)
         if selectable is None:
@@ -168,15 +131,6 @@ class GUIReactorBase(PosixReactorBase):
             self._disconnectSelectable(selectable, why, False)
 
     # -- time ----------------------------------------------------------------------------------
-
-    def callLater(
-        self, delay: float, callable: Callable[_P, object], *args: _P.args, **kw: _P.kwargs
-    ) -> DelayedCall:
-        """Call ``callable(*args, **kw)`` in ``delay`` seconds; an exception from it is logged."""
-        call = self._timers.callLater(delay, callable, *args, **kw)
-        if call.time < self._timerAt:
-            self._armTimer(call.time)
-        return call
 
     def _armTimer(self, when: float) -> None:
         if not self._started:
@@ -198,14 +152,6 @@ class GUIReactorBase(PosixReactorBase):
         self._timerAt = _INF
 
     # -- running -------------------------------------------------------------------------------
-
-    def startRunning(self, installSignalHandlers: bool = True) -> None:
-        """Fire 'startup' and arm the timers; when the application runs the toolkit's loop
-        itself, this is all it takes to start (``run`` runs the loop for you)."""
-        super().startRunning(installSignalHandlers)
-        deadline = self._timers.nextDeadline()
-        if deadline is not None and self._started:
-            self._armTimer(deadline)
 
     def run(self, installSignalHandlers: bool = True) -> None:
         """Run the toolkit's loop until ``stop()`` has fired 'shutdown', then close the
@@ -251,10 +197,6 @@ class GUIReactorBase(PosixReactorBase):
     def _callSoonGUI(self, f: Callable[[], object]) -> None:
         """Call ``f`` from the toolkit's loop soon (after the current callback)."""
         raise NotImplementedError
-
-    def _closeAttached(self) -> None:
-        if not self._started and not self._closed:
-            self.close()
 
     def _closeBackend(self) -> None:
         self._disarmTimer()
