@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import resource
 import subprocess
 import sys
 import textwrap
-import threading
 import time
-from typing import Any
 
 import pytest
 
-from plait.defer import Deferred
-from plait.protocol import ClientFactory, Factory, Protocol
 from plait.reactor import GtkReactor, ReactorNotRunning, reactorClassNamed
 
+from .guichecks import (
+    checkCallFromThreadWakesLoop,
+    checkTimerMovedEarlierRearms,
+    cpuSeconds,
+    echoRoundTrip,
+)
 from .xvfb import sharedDisplay, xvfbSkipReason
 
 pytestmark = pytest.mark.skipif(
@@ -38,43 +39,6 @@ def gtkClass(request: pytest.FixtureRequest) -> type[GtkReactor]:
     return GtkReactor if request.param == "epoll-set" else _PerDescriptorGtkReactor
 
 
-class _Echo(Protocol):
-    def dataReceived(self, data: bytes) -> None:
-        assert self.transport is not None
-        self.transport.write(data)
-
-
-class _OneShot(Protocol):
-    """Sends ``factory.payload``, fires ``factory.done`` with the echo, disconnects."""
-
-    def connectionMade(self) -> None:
-        assert self.transport is not None
-        self.got = b""
-        self.transport.write(self.factory.payload)
-
-    def dataReceived(self, data: bytes) -> None:
-        self.got += data
-        if len(self.got) >= len(self.factory.payload):
-            assert self.transport is not None
-            self.transport.loseConnection()
-            self.factory.done.callback(self.got)
-
-
-def _echoRoundTrip(reactor: Any, payload: bytes) -> Deferred[bytes]:
-    port = reactor.listenTCP(0, Factory.forProtocol(_Echo), interface="127.0.0.1")
-    client = ClientFactory.forProtocol(_OneShot)
-    client.payload = payload  # type: ignore[attr-defined]
-    client.done = Deferred()  # type: ignore[attr-defined]
-    reactor.connectTCP("127.0.0.1", port.getHost().port, client)
-    done: Deferred[bytes] = client.done  # type: ignore[attr-defined]
-    return done
-
-
-def _cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 def test_registry_name() -> None:
     """reactorClassNamed('gtk') is GtkReactor."""
     assert reactorClassNamed("gtk") is GtkReactor
@@ -89,7 +53,7 @@ def test_tcp_echo_through_reactor_run(gtkClass: type[GtkReactor]) -> None:
     got: list[bytes] = []
     seen: list[str] = []
     GLib.timeout_add(10, lambda: seen.append("glib") and False)
-    d = _echoRoundTrip(reactor, payload)
+    d = echoRoundTrip(reactor, payload)
     d.addCallback(got.append).addCallback(lambda _: reactor.callLater(0.05, reactor.stop))
     guard = reactor.callLater(10, reactor.stop)
     reactor.run(installSignalHandlers=False)
@@ -107,7 +71,7 @@ def test_application_loop_drives_plait(gtkClass: type[GtkReactor]) -> None:
     reactor.startRunning(installSignalHandlers=False)
     loop = GLib.MainLoop()
     got: list[bytes] = []
-    d = _echoRoundTrip(reactor, b"ping from glib")
+    d = echoRoundTrip(reactor, b"ping from glib")
     d.addCallback(got.append).addCallback(lambda _: loop.quit())
     bound = GLib.timeout_add(10_000, lambda: loop.quit() or False)
     loop.run()
@@ -133,11 +97,11 @@ def test_idle_loop_does_not_poll(gtkClass: type[GtkReactor]) -> None:
     reactor.callLater(1.0, done.append, True)
     reactor.callLater(3600, lambda: None)  # a far timer must not cause periodic wakeups
     rounds = 0
-    cpuBefore, started = _cpu(), time.monotonic()
+    cpuBefore, started = cpuSeconds(), time.monotonic()
     while not done and time.monotonic() - started < 3.0:
         context.iteration(True)  # blocks until GLib has something to dispatch
         rounds += 1
-    elapsed, cpu = time.monotonic() - started, _cpu() - cpuBefore
+    elapsed, cpu = time.monotonic() - started, cpuSeconds() - cpuBefore
     reactor.stop()
     context.iteration(False)
     assert done
@@ -148,41 +112,12 @@ def test_idle_loop_does_not_poll(gtkClass: type[GtkReactor]) -> None:
 
 def test_call_from_thread_wakes_glib(gtkClass: type[GtkReactor]) -> None:
     """callFromThread from another thread runs on the GLib loop within milliseconds."""
-    reactor = gtkClass()
-    seen: list[tuple[int, float]] = []
-    sentAt: list[float] = []
-
-    def fromThread() -> None:
-        time.sleep(0.2)
-        sentAt.append(time.monotonic())
-        reactor.callFromThread(lambda: seen.append((threading.get_ident(), time.monotonic())))
-        reactor.callFromThread(reactor.stop)
-
-    thread = threading.Thread(target=fromThread)
-    reactor.callWhenRunning(thread.start)
-    guard = reactor.callLater(10, reactor.stop)
-    reactor.run(installSignalHandlers=False)
-    thread.join()
-    assert guard.active()
-    guard.cancel()
-    [(ident, at)] = seen
-    assert ident == threading.get_ident()
-    assert at - sentAt[0] < 0.1
+    checkCallFromThreadWakesLoop(gtkClass())
 
 
 def test_timer_moved_earlier_rearms(gtkClass: type[GtkReactor]) -> None:
     """A DelayedCall reset to an earlier time fires at the new time, not the old one."""
-    reactor = gtkClass()
-    fired: list[float] = []
-    call = reactor.callLater(30, lambda: fired.append(time.monotonic()))
-    reactor.callWhenRunning(call.reset, 0.05)
-    reactor.callLater(0.1, lambda: reactor.stop() if fired else None)
-    guard = reactor.callLater(5, reactor.stop)
-    started = time.monotonic()
-    reactor.run(installSignalHandlers=False)
-    assert fired and fired[0] - started < 1.0
-    assert guard.active()
-    guard.cancel()
+    checkTimerMovedEarlierRearms(gtkClass())
 
 
 _WIDGETS = textwrap.dedent(

@@ -7,15 +7,19 @@ import os
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from typing import Any
 
 import pytest
 
-from plait.defer import Deferred
-from plait.protocol import ClientFactory, Factory, Protocol
 from plait.reactor import QtReactor, ReactorNotRunning, reactorClassNamed
+
+from .guichecks import (
+    checkCallFromThreadWakesLoop,
+    checkEchoThroughRun,
+    checkTimerMovedEarlierRearms,
+    echoRoundTrip,
+)
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("PySide6") is None,
@@ -39,38 +43,6 @@ class _PerDescriptorQtReactor(QtReactor):
 def qtClass(request: pytest.FixtureRequest) -> type[QtReactor]:
     """QtReactor in both watching modes."""
     return QtReactor if request.param == "epoll-set" else _PerDescriptorQtReactor
-
-
-class _Echo(Protocol):
-    def dataReceived(self, data: bytes) -> None:
-        assert self.transport is not None
-        self.transport.write(data)
-
-
-class _OneShot(Protocol):
-    """Sends ``factory.payload``, fires ``factory.done`` with the echo, disconnects."""
-
-    def connectionMade(self) -> None:
-        assert self.transport is not None
-        self.got = b""
-        self.transport.write(self.factory.payload)
-
-    def dataReceived(self, data: bytes) -> None:
-        self.got += data
-        if len(self.got) >= len(self.factory.payload):
-            assert self.transport is not None
-            self.transport.loseConnection()
-            self.factory.done.callback(self.got)
-
-
-def _echoRoundTrip(reactor: Any, payload: bytes) -> Deferred[bytes]:
-    port = reactor.listenTCP(0, Factory.forProtocol(_Echo), interface="127.0.0.1")
-    client = ClientFactory.forProtocol(_OneShot)
-    client.payload = payload  # type: ignore[attr-defined]
-    client.done = Deferred()  # type: ignore[attr-defined]
-    reactor.connectTCP("127.0.0.1", port.getHost().port, client)
-    done: Deferred[bytes] = client.done  # type: ignore[attr-defined]
-    return done
 
 
 def test_registry_name() -> None:
@@ -97,16 +69,7 @@ def test_run_drives_qt_and_stop_quits_exec(qtClass: type[QtReactor]) -> None:
 
 def test_tcp_echo_through_reactor_run(qtClass: type[QtReactor]) -> None:
     """A 1 MiB TCP echo round trip completes on the Qt loop."""
-    reactor = qtClass()
-    payload = bytes(range(256)) * 4096
-    got: list[bytes] = []
-    d = _echoRoundTrip(reactor, payload)
-    d.addCallback(got.append).addCallback(lambda _: reactor.stop())
-    guard = reactor.callLater(10, reactor.stop)
-    reactor.run(installSignalHandlers=False)
-    assert got == [payload]
-    assert guard.active()
-    guard.cancel()
+    checkEchoThroughRun(qtClass())
 
 
 def test_application_exec_drives_plait(qtClass: type[QtReactor]) -> None:
@@ -117,7 +80,7 @@ def test_application_exec_drives_plait(qtClass: type[QtReactor]) -> None:
     reactor = qtClass(app)
     reactor.startRunning(installSignalHandlers=False)
     got: list[bytes] = []
-    d = _echoRoundTrip(reactor, b"ping from qt")
+    d = echoRoundTrip(reactor, b"ping from qt")
     d.addCallback(got.append).addCallback(lambda _: app.quit())
     QTimer.singleShot(10_000, app.quit)  # bound the test
     app.exec()
@@ -154,41 +117,12 @@ def test_idle_loop_does_not_poll(qtClass: type[QtReactor]) -> None:
 
 def test_call_from_thread_wakes_qt(qtClass: type[QtReactor]) -> None:
     """callFromThread from another thread runs on the Qt loop within milliseconds."""
-    reactor = qtClass()
-    seen: list[tuple[int, float]] = []
-    sentAt: list[float] = []
-
-    def fromThread() -> None:
-        time.sleep(0.2)
-        sentAt.append(time.monotonic())
-        reactor.callFromThread(lambda: seen.append((threading.get_ident(), time.monotonic())))
-        reactor.callFromThread(reactor.stop)
-
-    thread = threading.Thread(target=fromThread)
-    reactor.callWhenRunning(thread.start)
-    guard = reactor.callLater(10, reactor.stop)
-    reactor.run(installSignalHandlers=False)
-    thread.join()
-    assert guard.active()
-    guard.cancel()
-    [(ident, at)] = seen
-    assert ident == threading.get_ident()
-    assert at - sentAt[0] < 0.1
+    checkCallFromThreadWakesLoop(qtClass())
 
 
 def test_timer_moved_earlier_rearms(qtClass: type[QtReactor]) -> None:
     """A DelayedCall reset to an earlier time fires at the new time, not the old one."""
-    reactor = qtClass()
-    fired: list[float] = []
-    call = reactor.callLater(30, lambda: fired.append(time.monotonic()))
-    reactor.callWhenRunning(call.reset, 0.05)
-    reactor.callLater(0.1, lambda: reactor.stop() if fired else None)
-    guard = reactor.callLater(5, reactor.stop)
-    started = time.monotonic()
-    reactor.run(installSignalHandlers=False)
-    assert fired and fired[0] - started < 1.0
-    assert guard.active()
-    guard.cancel()
+    checkTimerMovedEarlierRearms(qtClass())
 
 
 _WIDGETS = textwrap.dedent(

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import gc
 import importlib.util
-import resource
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,10 +12,17 @@ from typing import Any
 
 import pytest
 
-from plait.defer import Deferred
-from plait.protocol import ClientFactory, Factory, Protocol
+from plait.protocol import Factory
 from plait.reactor import ReactorNotRunning, TkReactor, reactorClassNamed
 
+from .guichecks import (
+    Echo,
+    checkCallFromThreadWakesLoop,
+    checkEchoThroughRun,
+    checkTimerMovedEarlierRearms,
+    cpuSeconds,
+    echoRoundTrip,
+)
 from .xvfb import sharedDisplay, tkSkipReason
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -55,44 +60,6 @@ def tkClass(request: pytest.FixtureRequest) -> type[TkReactor]:
     return TkReactor if request.param == "epoll-set" else _PerDescriptorTkReactor
 
 
-class _Echo(Protocol):
-    def dataReceived(self, data: bytes) -> None:
-        assert self.transport is not None
-        self.transport.write(data)
-
-
-class _OneShot(Protocol):
-    """Sends ``factory.payload``, fires ``factory.done`` with the echo, disconnects."""
-
-    def connectionMade(self) -> None:
-        assert self.transport is not None
-        self.got = b""
-        self.transport.write(self.factory.payload)
-
-    def dataReceived(self, data: bytes) -> None:
-        self.got += data
-        if len(self.got) >= len(self.factory.payload):
-            assert self.transport is not None
-            self.transport.loseConnection()
-            self.factory.done.callback(self.got)
-
-
-def _echoRoundTrip(reactor: Any, payload: bytes) -> Deferred[bytes]:
-    server = Factory.forProtocol(_Echo)
-    port = reactor.listenTCP(0, server, interface="127.0.0.1")
-    client = ClientFactory.forProtocol(_OneShot)
-    client.payload = payload  # type: ignore[attr-defined]
-    client.done = Deferred()  # type: ignore[attr-defined]
-    reactor.connectTCP("127.0.0.1", port.getHost().port, client)
-    done: Deferred[bytes] = client.done  # type: ignore[attr-defined]
-    return done
-
-
-def _cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 def test_registry_name() -> None:
     """reactorClassNamed('tk') is TkReactor."""
     assert reactorClassNamed("tk") is TkReactor
@@ -114,16 +81,7 @@ def test_run_drives_tk_and_stop_quits_mainloop(root: Any, tkClass: type[TkReacto
 
 def test_tcp_echo_through_reactor_run(root: Any, tkClass: type[TkReactor]) -> None:
     """A 1 MiB TCP echo round trip completes on the Tk loop."""
-    reactor = tkClass(root)
-    payload = bytes(range(256)) * 4096
-    d = _echoRoundTrip(reactor, payload)
-    got: list[bytes] = []
-    d.addCallback(got.append).addCallback(lambda _: reactor.stop())
-    guard = reactor.callLater(10, reactor.stop)
-    reactor.run(installSignalHandlers=False)
-    assert got == [payload]
-    assert guard.active()
-    guard.cancel()
+    checkEchoThroughRun(tkClass(root))
 
 
 def test_application_mainloop_drives_plait(root: Any, tkClass: type[TkReactor]) -> None:
@@ -131,7 +89,7 @@ def test_application_mainloop_drives_plait(root: Any, tkClass: type[TkReactor]) 
     reactor = tkClass(root)
     reactor.startRunning(installSignalHandlers=False)
     got: list[bytes] = []
-    d = _echoRoundTrip(reactor, b"ping from tk")
+    d = echoRoundTrip(reactor, b"ping from tk")
     d.addCallback(got.append).addCallback(lambda _: root.quit())
     root.after(10_000, root.quit)  # bound the test
     root.mainloop()
@@ -153,11 +111,11 @@ def test_idle_loop_does_not_poll(root: Any, tkClass: type[TkReactor]) -> None:
     reactor.callLater(1.0, done.append, True)
     reactor.callLater(3600, lambda: None)  # a far timer must not cause periodic wakeups
     events = 0
-    cpuBefore, started = _cpu(), time.monotonic()
+    cpuBefore, started = cpuSeconds(), time.monotonic()
     while not done and time.monotonic() - started < 3.0:
         root.tk.dooneevent(0)  # blocks until Tcl has an event to handle
         events += 1
-    elapsed, cpu = time.monotonic() - started, _cpu() - cpuBefore
+    elapsed, cpu = time.monotonic() - started, cpuSeconds() - cpuBefore
     reactor.stop()
     root.update()
     assert done
@@ -168,41 +126,12 @@ def test_idle_loop_does_not_poll(root: Any, tkClass: type[TkReactor]) -> None:
 
 def test_call_from_thread_wakes_tk(root: Any, tkClass: type[TkReactor]) -> None:
     """callFromThread from another thread runs on the Tk loop within milliseconds."""
-    reactor = tkClass(root)
-    seen: list[tuple[int, float]] = []
-    sentAt: list[float] = []
-
-    def fromThread() -> None:
-        time.sleep(0.2)
-        sentAt.append(time.monotonic())
-        reactor.callFromThread(lambda: seen.append((threading.get_ident(), time.monotonic())))
-        reactor.callFromThread(reactor.stop)
-
-    thread = threading.Thread(target=fromThread)
-    reactor.callWhenRunning(thread.start)
-    guard = reactor.callLater(10, reactor.stop)
-    reactor.run(installSignalHandlers=False)
-    thread.join()
-    assert guard.active()
-    guard.cancel()
-    [(ident, at)] = seen
-    assert ident == threading.get_ident()
-    assert at - sentAt[0] < 0.1
+    checkCallFromThreadWakesLoop(tkClass(root))
 
 
 def test_timer_moved_earlier_rearms(root: Any, tkClass: type[TkReactor]) -> None:
     """A DelayedCall reset to an earlier time fires at the new time, not the old one."""
-    reactor = tkClass(root)
-    fired: list[float] = []
-    call = reactor.callLater(30, lambda: fired.append(time.monotonic()))
-    reactor.callWhenRunning(call.reset, 0.05)
-    reactor.callLater(0.1, lambda: reactor.stop() if fired else None)
-    guard = reactor.callLater(5, reactor.stop)
-    started = time.monotonic()
-    reactor.run(installSignalHandlers=False)
-    assert fired and fired[0] - started < 1.0
-    assert guard.active()
-    guard.cancel()
+    checkTimerMovedEarlierRearms(tkClass(root))
 
 
 def test_destroying_the_window_ends_run(root: Any, tkClass: type[TkReactor]) -> None:
@@ -242,7 +171,7 @@ def test_example_tk_echo_client(root: Any, tkClass: type[TkReactor]) -> None:
     finally:
         del sys.modules["tk_echo_client"]
     reactor = tkClass(root)
-    port = reactor.listenTCP(0, Factory.forProtocol(_Echo), interface="127.0.0.1")
+    port = reactor.listenTCP(0, Factory.forProtocol(Echo), interface="127.0.0.1")
     window = module.EchoClientWindow(reactor, root, "127.0.0.1", port.getHost().port)
     window.entry.delete(0, "end")
     window.entry.insert(0, "héllo over Tk")
