@@ -13,31 +13,6 @@ from dataclasses import dataclass
 
 from plait.wire._errors import LocalProtocolError, RemoteProtocolError
 
-__all__ = [
-    "CONNECT",
-    "METHOD_NONE",
-    "METHOD_NO_ACCEPTABLE",
-    "METHOD_USERNAME_PASSWORD",
-    "SOCKS4_GRANTED",
-    "SOCKS4_REJECTED",
-    "SOCKS5_ADDRESS_NOT_SUPPORTED",
-    "SOCKS5_COMMAND_NOT_SUPPORTED",
-    "SOCKS5_CONNECTION_REFUSED",
-    "SOCKS5_GENERAL_FAILURE",
-    "SOCKS5_HOST_UNREACHABLE",
-    "SOCKS5_NOT_ALLOWED",
-    "SOCKS5_SUCCEEDED",
-    "CredentialsReceived",
-    "MethodsOffered",
-    "SOCKSParser",
-    "SOCKSProtocolError",
-    "SOCKSRequestReceived",
-    "socks4Reply",
-    "socks5AuthReply",
-    "socks5MethodReply",
-    "socks5Reply",
-]
-
 CONNECT = 1
 BIND = 2
 UDP_ASSOCIATE = 3

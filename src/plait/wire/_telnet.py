@@ -9,42 +9,6 @@ from enum import Enum
 
 from plait.wire._errors import LocalProtocolError
 
-__all__ = [
-    "AO",
-    "AYT",
-    "BRK",
-    "DM",
-    "DO",
-    "DONT",
-    "EC",
-    "ECHO",
-    "EL",
-    "GA",
-    "IAC",
-    "IP",
-    "NAWS",
-    "NOP",
-    "SB",
-    "SE",
-    "SGA",
-    "TTYPE",
-    "TTYPE_IS",
-    "TTYPE_SEND",
-    "WILL",
-    "WONT",
-    "CommandReceived",
-    "DataReceived",
-    "OptionStateChanged",
-    "Q",
-    "SubnegotiationReceived",
-    "SubnegotiationTooLong",
-    "TelnetMachine",
-    "encodeData",
-    "encodeNAWS",
-    "encodeTerminalType",
-    "parseNAWS",
-]
-
 IAC, DONT, DO, WONT, WILL, SB = 255, 254, 253, 252, 251, 250
 GA, EL, EC, AYT, AO, IP, BRK, DM, NOP, SE = 249, 248, 247, 246, 245, 244, 243, 242, 241, 240
 
