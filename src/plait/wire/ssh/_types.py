@@ -8,8 +8,8 @@ import struct
 from plait.wire._errors import RemoteProtocolError
 
 __all__ = [
-    "DisconnectReason",
     "MSG",
+    "DisconnectReason",
     "SSHDisconnectError",
     "SSHReader",
     "SSHWriter",
