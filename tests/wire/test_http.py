@@ -133,6 +133,60 @@ def test_keep_alive_and_expect() -> None:
         assert (event.keepAlive, event.expectContinue) == (keepAlive, expect), data
 
 
+def test_expect_100_continue_spellings() -> None:
+    """100-continue is matched case-insensitively, also repeated or in a list."""
+    for expect in (
+        b"Expect: 100-Continue\r\n",
+        b"Expect: 100-continue , 100-CONTINUE\r\n",
+        b"Expect: 100-continue\r\nExpect: 100-continue\r\n",
+    ):
+        data = b"POST / HTTP/1.1\r\nHost: h\r\n" + expect + b"Content-Length: 1\r\n\r\nx"
+        event = HTTPRequestParser().receiveData(data)[0]
+        assert isinstance(event, RequestReceived) and event.expectContinue, expect
+
+
+EXPECT_PIPELINE = (
+    b"GET /ok HTTP/1.1\r\nHost: h\r\n\r\n"
+    b"POST /no HTTP/1.1\r\nHost: h\r\nExpect: 102-processing\r\nContent-Length: 40\r\n\r\n"
+    b"GET /hidden HTTP/1.1\r\nHost: h\r\n\r\n"
+)
+
+
+def parseUntilError(data: bytes, cuts: list[int]) -> tuple[Summary, int | None]:
+    """Feed ``data`` cut at ``cuts``; the events before an HTTPRequestError and its status."""
+    parser = HTTPRequestParser()
+    points = sorted({min(max(c, 0), len(data)) for c in cuts} | {0, len(data)})
+    events: list[object] = []
+    try:
+        for start, stop in pairwise(points):
+            events.extend(parser.receiveData(data[start:stop]))
+            while parser.state == DONE:
+                parser.startNextCycle()
+                events.extend(parser.receiveData(b""))
+    except HTTPRequestError as e:
+        return summarise(events), e.statusCode
+    return summarise(events), None
+
+
+EXPECT_BEFORE_ERROR: Summary = [
+    ("request", (b"GET", b"/ok", b"1.1", [(b"host", b"h")])),
+    ("end", None),
+]
+
+
+def test_unknown_expectation_bytewise() -> None:
+    """Fed a byte at a time, the first request parses and the second gets 417, nothing after."""
+    cuts = list(range(len(EXPECT_PIPELINE)))
+    assert parseUntilError(EXPECT_PIPELINE, cuts) == (EXPECT_BEFORE_ERROR, 417)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, len(EXPECT_PIPELINE)), max_size=30))
+def test_unknown_expectation_every_chunking(cuts: list[int]) -> None:
+    """Any chunking: 417 for the unknown expectation (RFC 9110 10.1.1), after request one only."""
+    assert parseUntilError(EXPECT_PIPELINE, cuts) == (EXPECT_BEFORE_ERROR, 417)
+
+
 def test_leading_empty_lines_ignored() -> None:
     """A CRLF left over before a request line is skipped (RFC 9112 2.2)."""
     assert parseAll(b"\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n")[0][0] == "request"
@@ -226,6 +280,28 @@ BAD: list[tuple[str, bytes, int]] = [
         "bad trailer",
         b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nBad Trailer\r\n\r\n",
         400,
+    ),
+    (
+        "Expect other",
+        b"POST / HTTP/1.1\r\nHost: h\r\nExpect: 200-ok\r\nContent-Length: 1\r\n\r\nx",
+        417,
+    ),
+    ("Expect on GET", b"GET / HTTP/1.1\r\nHost: h\r\nExpect: foo\r\n\r\n", 417),
+    ("Expect on 1.0", b"GET / HTTP/1.0\r\nExpect: foo\r\n\r\n", 417),
+    (
+        "Expect param",
+        b"POST / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue;x=1\r\nContent-Length: 1\r\n\r\n",
+        417,
+    ),
+    (
+        "Expect list",
+        b"POST / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue, foo\r\nContent-Length: 1\r\n\r\n",
+        417,
+    ),
+    (
+        "Expect twice",
+        b"POST / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nExpect: x\r\nContent-Length: 1\r\n\r\n",
+        417,
     ),
     ("long line", b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: h\r\n\r\n", 414),
     ("long line open", b"GET /" + b"a" * 9000, 414),

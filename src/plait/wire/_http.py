@@ -6,7 +6,7 @@
 calls ``startNextCycle()`` once the response is sent: requests are answered in order, and the
 server can stop reading while ``bufferedSize`` is large. Bytes the peer gets wrong raise
 ``HTTPRequestError`` (a ``RemoteProtocolError``) carrying the status to answer with
-(400, 413, 414, 431, 501, 505); after it the machine refuses more input. The checks are the
+(400, 413, 414, 417, 431, 501, 505); after it the machine refuses more input. The checks are the
 ones that keep a front server and a back server agreeing on where a request ends (no request
 smuggling): one Content-Length, decimal only; Transfer-Encoding exactly ``chunked`` and never
 with Content-Length; CRLF line ends only; no NUL or other control bytes; no whitespace before
@@ -334,7 +334,7 @@ class HTTPRequestParser:
             elif name == b"connection":
                 connection = connection + b"," + value if connection else value
             elif name == b"expect":
-                expect = value
+                expect = expect + b"," + value if expect else value
             elif name == b"host":
                 hosts += 1
         if hosts > 1 or (hosts == 0 and version == b"1.1"):
@@ -370,7 +370,13 @@ class HTTPRequestParser:
                 keepAlive = b"keep-alive" in tokens and b"close" not in tokens
         else:
             keepAlive = version == b"1.1"
-        expectContinue = hasBody and version == b"1.1" and expect.lower() == b"100-continue"
+        expectContinue = False
+        if expect:
+            # RFC 9110 10.1.1: 100-continue is the only expectation; any other gets 417.
+            members = [m.strip(b" \t") for m in expect.lower().split(b",")]
+            if any(m and m != b"100-continue" for m in members):
+                raise HTTPRequestError(417, "unsupported expectation")
+            expectContinue = hasBody and version == b"1.1" and b"100-continue" in members
         events.append(RequestReceived(method, target, version, headers, keepAlive, expectContinue))
         if not hasBody and self.state == DONE:
             events.append(_END)
