@@ -1,0 +1,85 @@
+"""Pluggable authentication: portals, credentials, checkers and realms (Twisted cred's shape).
+
+A server asks a :class:`Portal` to log a client in with some credentials; the portal hands
+them to the :class:`ICredentialsChecker` registered for their kind, which names an *avatar
+id*; the portal's :class:`IRealm` turns that id into an *avatar* (the object the session then
+talks to) and a ``logout`` callable::
+
+    portal = Portal(realm, [FilePasswordDB("/etc/plait/passwd", reactor=reactor)])
+    d = portal.login(UsernamePassword(b"alice", b"secret"), None, IMyUser)
+    d.addCallback(lambda result: ...)  # (IMyUser, avatar, logout)
+
+Credentials: :class:`UsernamePassword` (:class:`IUsernamePassword`), :class:`SSHPrivateKey`
+(:class:`ISSHPrivateKey`), :data:`ANONYMOUS` (:class:`IAnonymous`). Interfaces are
+runtime-checkable ``typing.Protocol``\\s; the portal picks the first registered interface the
+credentials are an instance of.
+
+Checkers: :class:`InMemoryUsernamePasswordDatabase` (plain or hashed passwords),
+:class:`FilePasswordDB` (``user:hash`` file re-read when it changes), :class:`PAMChecker`
+(the system's PAM), :class:`UNIXPasswordChecker` (``/etc/shadow``),
+:class:`SSHPublicKeyChecker` with :class:`AuthorizedKeysDB` (``~/.ssh/authorized_keys`` per
+user or one file for all; the avatar id is a :class:`KeyAvatarId`, the username as bytes
+carrying the key line's options), :class:`AllowAnonymousAccess`. Password hashes:
+:func:`hashPassword`, :func:`verifyPassword` (``$scrypt$``, ``$2b$``, ``$6$``, ``$5$``).
+Blocking work (hashing, PAM) runs in the reactor's thread pool when a checker is given one.
+
+Errors:
+
+- ``Exception``
+
+  - :class:`LoginFailed`: a login did not succeed.
+
+    - :class:`UnauthorizedLogin`: the credentials were refused (never tell the client why).
+
+      - :class:`ValidPublicKey`: an unsigned SSH key is acceptable (answer PK_OK).
+
+    - :class:`UnhandledCredentials`: no checker for this kind of credentials.
+
+  - ``ValueError``: :func:`verifyPassword` of an unknown or malformed hash.
+"""
+
+from ._checkers import FilePasswordDB, InMemoryUsernamePasswordDatabase
+from ._credentials import (
+    ANONYMOUS,
+    Anonymous,
+    IAnonymous,
+    ISSHPrivateKey,
+    IUsernameHashedPassword,
+    IUsernamePassword,
+    SSHPrivateKey,
+    UsernamePassword,
+)
+from ._errors import LoginFailed, UnauthorizedLogin, UnhandledCredentials, ValidPublicKey
+from ._hashes import hashPassword, identifyHash, sha256Crypt, sha512Crypt, verifyPassword
+from ._portal import AllowAnonymousAccess, ICredentialsChecker, IRealm, LoginResult, Portal
+from ._system import PAMChecker, UNIXPasswordChecker, pamAvailable
+
+__all__ = [
+    "ANONYMOUS",
+    "AllowAnonymousAccess",
+    "Anonymous",
+    "FilePasswordDB",
+    "IAnonymous",
+    "ICredentialsChecker",
+    "IRealm",
+    "ISSHPrivateKey",
+    "IUsernameHashedPassword",
+    "IUsernamePassword",
+    "InMemoryUsernamePasswordDatabase",
+    "LoginFailed",
+    "LoginResult",
+    "PAMChecker",
+    "Portal",
+    "SSHPrivateKey",
+    "UNIXPasswordChecker",
+    "UnauthorizedLogin",
+    "UnhandledCredentials",
+    "UsernamePassword",
+    "ValidPublicKey",
+    "hashPassword",
+    "identifyHash",
+    "pamAvailable",
+    "sha256Crypt",
+    "sha512Crypt",
+    "verifyPassword",
+]

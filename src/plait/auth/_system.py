@@ -1,0 +1,230 @@
+"""The system's accounts: PAM (through ``libpam.so.0``) and ``/etc/shadow``.
+
+Both block (PAM may sleep on a failure, hashing takes time), so with a reactor they run in its
+thread pool. ``$y$`` (yescrypt, Debian's default since 11) and other schemes plait does not
+implement are checked by the system's own ``libcrypt.so.1`` (libxcrypt's ``crypt_rn``) when it
+is there; plait does not implement yescrypt itself.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import hmac
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from plait.defer import Deferred, fail
+from plait.log import Logger
+
+from ._checkers import _verdict, runBlocking
+from ._credentials import IUsernamePassword
+from ._errors import UnauthorizedLogin
+from ._hashes import identifyHash, verifyPassword
+
+__all__ = ["PAMChecker", "UNIXPasswordChecker", "pamAvailable", "systemCrypt"]
+
+_log = Logger("plait.auth")
+
+# --- PAM ----------------------------------------------------------------------------------
+
+_PAM_PROMPT_ECHO_OFF = 1
+_PAM_PROMPT_ECHO_ON = 2
+_PAM_SUCCESS = 0
+_PAM_CONV_ERR = 19
+_PAM_RHOST = 4
+
+
+class _PamMessage(ctypes.Structure):
+    _fields_ = [("msg_style", ctypes.c_int), ("msg", ctypes.c_char_p)]
+
+
+class _PamResponse(ctypes.Structure):
+    _fields_ = [("resp", ctypes.c_void_p), ("resp_retcode", ctypes.c_int)]
+
+
+_ConvFunc = ctypes.CFUNCTYPE(
+    ctypes.c_int,
+    ctypes.c_int,
+    ctypes.POINTER(ctypes.POINTER(_PamMessage)),
+    ctypes.POINTER(ctypes.POINTER(_PamResponse)),
+    ctypes.c_void_p,
+)
+
+
+class _PamConv(ctypes.Structure):
+    _fields_ = [("conv", _ConvFunc), ("appdata_ptr", ctypes.c_void_p)]
+
+
+_libs: dict[str, Any] = {}
+
+
+def _load(name: str, soname: str) -> Any:
+    if name not in _libs:
+        try:
+            _libs[name] = ctypes.CDLL(soname, use_errno=True)
+        except OSError:
+            _libs[name] = None
+    return _libs[name]
+
+
+def pamAvailable() -> bool:
+    """Whether ``libpam.so.0`` can be loaded here."""
+    return _load("pam", "libpam.so.0") is not None
+
+
+def _pamAuthenticate(
+    service: str, username: bytes, password: bytes, rhost: str | None, confdir: str | None
+) -> bool:
+    pam = _load("pam", "libpam.so.0")
+    libc = _load("c", ctypes.util.find_library("c") or "libc.so.6")
+    if pam is None or libc is None:
+        raise UnauthorizedLogin("libpam.so.0 is not available")
+    libc.calloc.restype = ctypes.c_void_p
+    libc.calloc.argtypes = [ctypes.c_size_t, ctypes.c_size_t]
+    libc.strdup.restype = ctypes.c_void_p
+    libc.strdup.argtypes = [ctypes.c_char_p]
+
+    def conversation(n: int, messages: Any, response: Any, appdata: Any) -> int:
+        # libpam frees the array and each answer, so both come from the C heap.
+        array = libc.calloc(n, ctypes.sizeof(_PamResponse))
+        if not array:
+            return _PAM_CONV_ERR
+        answers = ctypes.cast(array, ctypes.POINTER(_PamResponse))
+        for i in range(n):
+            style = messages[i].contents.msg_style
+            if style == _PAM_PROMPT_ECHO_OFF:
+                answers[i].resp = libc.strdup(password)
+            elif style == _PAM_PROMPT_ECHO_ON:
+                answers[i].resp = libc.strdup(username)
+        response[0] = answers
+        return _PAM_SUCCESS
+
+    conv = _PamConv(_ConvFunc(conversation), None)
+    handle = ctypes.c_void_p()
+    svc = service.encode()
+    if confdir is not None:
+        status = pam.pam_start_confdir(
+            svc, username, ctypes.byref(conv), confdir.encode(), ctypes.byref(handle)
+        )
+    else:
+        status = pam.pam_start(svc, username, ctypes.byref(conv), ctypes.byref(handle))
+    if status != _PAM_SUCCESS:
+        raise UnauthorizedLogin(f"pam_start failed ({status})")
+    try:
+        if rhost is not None:
+            pam.pam_set_item.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p]
+            pam.pam_set_item(handle, _PAM_RHOST, rhost.encode())
+        status = pam.pam_authenticate(handle, 0)
+        if status == _PAM_SUCCESS:
+            status = pam.pam_acct_mgmt(handle, 0)
+    finally:
+        pam.pam_end(handle, status)
+    return bool(status == _PAM_SUCCESS)
+
+
+class PAMChecker:
+    """Checks a username and password with the system's PAM stack (service ``service``).
+
+    Runs ``pam_authenticate`` and ``pam_acct_mgmt`` through ctypes on ``libpam.so.0`` in the
+    thread pool of ``reactor`` (pass None to block the caller, e.g. in a script). Every PAM
+    prompt with echo off is answered with the password, prompts with echo on with the
+    username. ``confdir`` (Linux-PAM >= 1.4) reads the service's configuration from another
+    directory than ``/etc/pam.d``. The avatar id is the username as bytes.
+    """
+
+    credentialInterfaces: Sequence[type] = (IUsernamePassword,)
+
+    def __init__(self, reactor: Any, service: str = "sshd", confdir: str | None = None) -> None:
+        self.reactor = reactor
+        self.service = service
+        self.confdir = confdir
+
+    def requestAvatarId(self, credentials: IUsernamePassword) -> Deferred[bytes]:
+        """The username when PAM accepts the password; else ``UnauthorizedLogin``."""
+        if not pamAvailable():
+            return fail(UnauthorizedLogin("libpam.so.0 is not available"))
+        rhost = getattr(credentials, "clientAddress", None)
+        d = runBlocking(
+            self.reactor,
+            _pamAuthenticate,
+            self.service,
+            credentials.username,
+            credentials.password,
+            rhost,
+            self.confdir,
+        )
+        return d.addCallback(_verdict, credentials.username)
+
+
+# --- /etc/shadow ----------------------------------------------------------------------------
+
+_CRYPT_DATA_SIZE = 32768  # sizeof(struct crypt_data) in libxcrypt
+
+
+def systemCrypt(password: bytes, setting: str) -> str | None:
+    """The system's ``crypt_rn(password, setting)`` (libxcrypt), or None when unavailable.
+
+    Used for schemes plait does not implement, such as yescrypt (``$y$``).
+    """
+    lib = _load("crypt", "libcrypt.so.1")
+    if lib is None or not hasattr(lib, "crypt_rn"):
+        return None
+    lib.crypt_rn.restype = ctypes.c_char_p
+    lib.crypt_rn.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_int]
+    data = ctypes.create_string_buffer(_CRYPT_DATA_SIZE)
+    out = lib.crypt_rn(password, setting.encode("ascii"), data, _CRYPT_DATA_SIZE)
+    if not out or out.startswith(b"*"):
+        return None
+    return str(out.decode("ascii"))
+
+
+def _checkShadow(password: bytes, hashed: str) -> bool:
+    if identifyHash(hashed) is not None:
+        try:
+            return verifyPassword(password, hashed)
+        except ValueError:
+            return False
+    computed = systemCrypt(password, hashed)
+    return computed is not None and hmac.compare_digest(computed.encode(), hashed.encode())
+
+
+class UNIXPasswordChecker:
+    """Checks passwords against ``/etc/shadow`` (readable by root only).
+
+    ``$6$``, ``$5$`` and ``$2b$`` are checked by plait; other schemes (``$y$`` yescrypt,
+    ``$1$``...) by the system's libcrypt when present, else refused. Locked (``!``, ``*``),
+    empty and expired accounts are refused. The avatar id is the username as bytes.
+    """
+
+    credentialInterfaces: Sequence[type] = (IUsernamePassword,)
+
+    def __init__(self, reactor: Any = None, shadowPath: str = "/etc/shadow") -> None:
+        self.reactor = reactor
+        self.shadowPath = shadowPath
+
+    def _lookup(self, username: bytes) -> str | None:
+        try:
+            with open(self.shadowPath, "rb") as f:
+                for line in f:
+                    fields = line.rstrip(b"\n").split(b":")
+                    if fields[0] == username and len(fields) >= 2:
+                        expires = fields[7] if len(fields) >= 8 else b""
+                        if expires.isdigit() and time.time() // 86400 >= int(expires):
+                            return None  # the account has expired
+                        return fields[1].decode("ascii", "replace")
+        except OSError as e:
+            _log.error("cannot read {path}: {error}", path=self.shadowPath, error=str(e))
+        return None
+
+    def _check(self, username: bytes, password: bytes) -> bool:
+        hashed = self._lookup(username)
+        if not hashed or hashed[0] in "!*":
+            return False
+        return _checkShadow(password, hashed)
+
+    def requestAvatarId(self, credentials: IUsernamePassword) -> Deferred[bytes]:
+        """The username when the password matches its shadow entry; else ``UnauthorizedLogin``."""
+        d = runBlocking(self.reactor, self._check, credentials.username, credentials.password)
+        return d.addCallback(_verdict, credentials.username)

@@ -1,0 +1,112 @@
+"""PAMChecker (through a private PAM configuration directory) and UNIXPasswordChecker."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from plait.auth import (
+    PAMChecker,
+    UnauthorizedLogin,
+    UNIXPasswordChecker,
+    UsernamePassword,
+    hashPassword,
+    pamAvailable,
+)
+from plait.auth._system import systemCrypt
+from plait.testing import failureResultOf, successResultOf
+
+from .fakes import InlineThreadReactor
+
+PAM_EXEC = Path("/lib/x86_64-linux-gnu/security/pam_exec.so")
+needsPAM = pytest.mark.skipif(
+    not pamAvailable() or not PAM_EXEC.exists(), reason="libpam.so.0 or pam_exec.so absent"
+)
+
+
+@pytest.fixture
+def pamConfdir(tmp_path: Path) -> str:
+    """A PAM service 'plaittest' accepting alice/s3cret only, via pam_exec reading the token."""
+    script = tmp_path / "check.sh"
+    script.write_text(
+        "#!/bin/sh\n"
+        "IFS= read -r pw || true\n"
+        'pw=$(printf %s "$pw" | tr -d "\\000")\n'
+        '[ "$PAM_USER" = alice ] && [ "$pw" = s3cret ]\n'
+    )
+    script.chmod(0o755)
+    confdir = tmp_path / "pam.d"
+    confdir.mkdir()
+    (confdir / "plaittest").write_text(
+        f"auth required {PAM_EXEC} expose_authtok quiet {script}\naccount required pam_permit.so\n"
+    )
+    return str(confdir)
+
+
+@needsPAM
+def test_pam_accepts_and_refuses(pamConfdir: str) -> None:
+    """PAM's conversation hands over the password; the module's verdict is the checker's."""
+    reactor = InlineThreadReactor()
+    checker = PAMChecker(reactor, service="plaittest", confdir=pamConfdir)
+    ok = checker.requestAvatarId(UsernamePassword(b"alice", b"s3cret"))
+    assert successResultOf(ok) == b"alice"
+    bad = checker.requestAvatarId(UsernamePassword(b"alice", b"wrong"))
+    failureResultOf(bad, UnauthorizedLogin)
+    other = checker.requestAvatarId(UsernamePassword(b"bob", b"s3cret"))
+    failureResultOf(other, UnauthorizedLogin)
+    assert reactor.pool.calls == 3
+
+
+@needsPAM
+def test_pam_unknown_service_refuses(tmp_path: Path) -> None:
+    """A service with no configuration (an empty confdir) refuses."""
+    checker = PAMChecker(None, service="plaittest", confdir=str(tmp_path))
+    d = checker.requestAvatarId(UsernamePassword(b"alice", b"s3cret"))
+    failureResultOf(d, UnauthorizedLogin)
+
+
+def shadow(tmp_path: Path, lines: list[str]) -> str:
+    """Write a shadow-format file and return its path."""
+    path = tmp_path / "shadow"
+    path.write_text("".join(line + "\n" for line in lines))
+    return str(path)
+
+
+def test_unix_checker_sha_crypt(tmp_path: Path) -> None:
+    """$6$ and $5$ entries verify; locked, empty, expired and unknown users are refused."""
+    today = int(time.time() // 86400)
+    path = shadow(
+        tmp_path,
+        [
+            f"alice:{hashPassword(b'pw', 'sha512-crypt', 1000)}:19000:0:99999:7:::",
+            f"bob:{hashPassword(b'pw', 'sha256-crypt', 1000)}:19000::::::",
+            f"locked:!{hashPassword(b'pw', 'sha512-crypt', 1000)}:19000::::::",
+            "nopass::19000::::::",
+            f"gone:{hashPassword(b'pw', 'sha512-crypt', 1000)}:19000:::::{today - 1}:",
+        ],
+    )
+    checker = UNIXPasswordChecker(InlineThreadReactor(), shadowPath=path)
+    assert successResultOf(checker.requestAvatarId(UsernamePassword(b"alice", b"pw"))) == b"alice"
+    assert successResultOf(checker.requestAvatarId(UsernamePassword(b"bob", b"pw"))) == b"bob"
+    for user, pw in [(b"alice", b"x"), (b"locked", b"pw"), (b"nopass", b""), (b"gone", b"pw")]:
+        failureResultOf(checker.requestAvatarId(UsernamePassword(user, pw)), UnauthorizedLogin)
+    failureResultOf(checker.requestAvatarId(UsernamePassword(b"zed", b"pw")), UnauthorizedLogin)
+
+
+def test_unix_checker_yescrypt_via_libcrypt(tmp_path: Path) -> None:
+    """$y$ (yescrypt) is checked by the system's libcrypt when it has crypt_rn."""
+    hashed = systemCrypt(b"pw", "$y$j9T$F5Jx5fExrKuPp53xLKQ..1")
+    if hashed is None:
+        pytest.skip("no libxcrypt with yescrypt here")
+    assert hashed.startswith("$y$")
+    checker = UNIXPasswordChecker(None, shadowPath=shadow(tmp_path, [f"alice:{hashed}:1::::::"]))
+    assert successResultOf(checker.requestAvatarId(UsernamePassword(b"alice", b"pw"))) == b"alice"
+    failureResultOf(checker.requestAvatarId(UsernamePassword(b"alice", b"p")), UnauthorizedLogin)
+
+
+def test_unix_checker_missing_file(tmp_path: Path) -> None:
+    """An unreadable shadow file refuses everyone."""
+    checker = UNIXPasswordChecker(None, shadowPath=str(tmp_path / "nope"))
+    failureResultOf(checker.requestAvatarId(UsernamePassword(b"root", b"")), UnauthorizedLogin)
