@@ -38,6 +38,7 @@ PEERS = (
     "psycopg[binary]",
     "pyopenssl",
     "service-identity",
+    "httptools",  # the raw httptools+uvloop protocol of the web rows
 )
 C_PROGRAMS = ("loadgen", "echo_epoll")
 
@@ -88,12 +89,18 @@ def ensureVenv(rebuild: bool) -> Path:
     want = json.dumps({"peers": PEERS, "repo": str(REPO), "python": sys.version})
     if not rebuild and python.exists() and stamp.exists() and stamp.read_text() == want:
         return python
+    pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    if not rebuild and python.exists() and stamp.exists() and _sameBase(stamp.read_text(), want):
+        # Only the peer list changed: install what is new into the venv in place.
+        log(f"updating {VENV} (peers: {', '.join(PEERS)}) ...")
+        if subprocess.run([*pip, *PEERS], check=False).returncode == 0:
+            stamp.write_text(want)
+            return python
     log(f"creating {VENV} (peers: {', '.join(PEERS)}; plait editable from {REPO}) ...")
     if VENV.exists():
         shutil.rmtree(VENV)
     if subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=False).returncode:
         raise SystemExit(f"cannot create {VENV} (on Debian: apt-get install python3-venv)")
-    pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
     if subprocess.run([*pip, *PEERS], check=False).returncode:
         raise SystemExit(f"cannot install the peers ({', '.join(PEERS)}) into {VENV}")
     # plait has no dependencies; an install failure leaves its rows "not available".
@@ -103,6 +110,15 @@ def ensureVenv(rebuild: bool) -> Path:
     else:
         stamp.write_text(want)
     return python
+
+
+def _sameBase(old: str, new: str) -> bool:
+    """Whether two venv stamps differ at most in the peer list (same repo and Python)."""
+    try:
+        a, b = json.loads(old), json.loads(new)
+    except ValueError:
+        return False
+    return bool(a.get("repo") == b.get("repo") and a.get("python") == b.get("python"))
 
 
 def buildC() -> str | None:
