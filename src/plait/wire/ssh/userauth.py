@@ -1,0 +1,43 @@
+"""SSH user authentication messages (RFC 4252, RFC 4256); see ``plait.wire.ssh._userauth``."""
+
+from plait.wire.ssh._userauth import (
+    MAX_PROMPTS,
+    KeyboardInteractiveRequest,
+    NoneRequest,
+    PasswordRequest,
+    PublicKeyRequest,
+    UnknownMethodRequest,
+    UserauthBanner,
+    UserauthFailure,
+    UserauthInfoRequest,
+    UserauthInfoResponse,
+    UserauthPasswdChangeReq,
+    UserauthPKOK,
+    UserauthRequest,
+    UserauthSuccess,
+    parseInfoResponse,
+    parseServerMessage,
+    parseUserauthRequest,
+    publicKeySignatureData,
+)
+
+__all__ = [
+    "MAX_PROMPTS",
+    "KeyboardInteractiveRequest",
+    "NoneRequest",
+    "PasswordRequest",
+    "PublicKeyRequest",
+    "UnknownMethodRequest",
+    "UserauthBanner",
+    "UserauthFailure",
+    "UserauthInfoRequest",
+    "UserauthInfoResponse",
+    "UserauthPKOK",
+    "UserauthPasswdChangeReq",
+    "UserauthRequest",
+    "UserauthSuccess",
+    "parseInfoResponse",
+    "parseServerMessage",
+    "parseUserauthRequest",
+    "publicKeySignatureData",
+]
