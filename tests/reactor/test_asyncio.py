@@ -183,24 +183,6 @@ def test_coroutine_awaited_from_plait(newLoop: Callable[[], asyncio.AbstractEven
     assert taskHolder[0].cancelled()
 
 
-def test_await_deferred_directly_needs_asfuture(
-    newLoop: Callable[[], asyncio.AbstractEventLoop],
-) -> None:
-    """A bare ``await d`` in an asyncio Task is refused by asyncio (use ``d.asFuture(loop)``)."""
-
-    async def main() -> None:
-        d: Deferred[int] = Deferred()
-        asyncio.get_running_loop().call_soon(d.callback, 1)
-        await d
-
-    loop = newLoop()
-    try:
-        with pytest.raises(RuntimeError):
-            loop.run_until_complete(main())
-    finally:
-        loop.close()
-
-
 @pytest.mark.parametrize("name", sorted(LOOPS))
 def test_plait_reactor_environment_variable(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """PLAIT_REACTOR=asyncio / uvloop makes the default reactor an asyncio one on that loop."""

@@ -8,6 +8,7 @@ from collections.abc import Callable, Coroutine, Generator
 from types import CoroutineType, GeneratorType
 from typing import Any, NoReturn, ParamSpec, TypeVar, overload
 
+from ._awaiting import _AwaitingDeferred
 from ._deferred import _PASS, _SPECIAL, Deferred, _DebugInfo, _detachReporter, _Fire, fail, succeed
 from ._errors import CancelledError, NotACoroutineError
 from ._failure import Failure, _failureFromCaught
@@ -100,13 +101,16 @@ class _CoroutineDeferred(Deferred[Any]):
                 except BaseException as e:
                     return self._finish(_failureFromCaught(e), fromLoop)
             if not isinstance(yielded, Deferred):
-                if getattr(yielded, "_asyncio_future_blocking", None) is None:
+                if yielded.__class__ is _AwaitingDeferred:
+                    yielded = yielded.deferred  # `await d` on an unfired Deferred
+                elif getattr(yielded, "_asyncio_future_blocking", None) is None:
                     # inlineCallbacks: a plain value yielded comes straight back.
                     value = yielded
                     mode = _SEND
                     continue
-                yielded._asyncio_future_blocking = False
-                yielded = Deferred.fromFuture(yielded)
+                else:
+                    yielded._asyncio_future_blocking = False
+                    yielded = Deferred.fromFuture(yielded)
             d = yielded
             if d.called and not d.paused and not d._runningCallbacks and not d.callbacks:
                 # Already has a result: take it (as a callback returning None would).

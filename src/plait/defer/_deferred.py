@@ -19,6 +19,7 @@ from typing import (
 
 from plait.log import Logger
 
+from ._awaiting import _AwaitingDeferred
 from ._errors import AlreadyCalledError, CancelledError, TimeoutError
 from ._failure import Failure, _failureFromCaught
 
@@ -636,8 +637,17 @@ class Deferred(Generic[_T]):
     def __await__(self) -> Generator[Any, Any, _T]:
         # A generator: when the result is already here it returns at once, which CPython does
         # without creating a StopIteration (faster than an iterator raising one).
-        while not self.called or self.paused:
-            yield self  # the coroutine runner adds a callback and resumes us when fired
+        if not self.called or self.paused:
+            # Wait: plait's driver sends the result in (or throws the failure); an asyncio
+            # Task resumes us once the awaiter has the result (see _awaiting).
+            waiter = _newAwaiting(_AwaitingDeferred)
+            waiter.deferred = self
+            sent = yield waiter
+            if sent is None:
+                # asyncio sends None and left the result on the waiter (a failure was raised
+                # by waiter.result()); plait's driver sent None itself, or the result.
+                return cast(_T, getattr(waiter, "_result", None))
+            return cast(_T, sent)
         result = self.result
         if isinstance(result, Failure):
             _detachReporter(self)
@@ -740,6 +750,7 @@ class _Fire:
 
 
 _SPECIAL = (Deferred, Failure, _Fire)
+_newAwaiting = object.__new__
 _newDeferred = object.__new__
 
 

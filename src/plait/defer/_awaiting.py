@@ -1,0 +1,147 @@
+"""What ``await d`` yields while Deferred ``d`` has no result yet.
+
+A Deferred cannot itself pass for an asyncio future (its ``result`` is an attribute, not a
+method), so ``Deferred.__await__`` yields an ``_AwaitingDeferred``:
+
+- plait's coroutine driver (``ensureDeferred``) recognises it by class and waits on its
+  ``deferred`` directly, as it always has: the result is sent in, a failure thrown in, and
+  plait's :class:`CancelledError` stays plait's;
+- an asyncio ``Task`` sees a future (``_asyncio_future_blocking``, ``get_loop``,
+  ``add_done_callback``, ``result``, ``cancel``, ``done``): ``await d`` works in any
+  coroutine asyncio runs (``asyncio.run(main())``), with cancellation mapped both ways.
+  Cancelling the Task cancels the Deferred (its canceller runs). A Deferred that fails with
+  plait's :class:`CancelledError` raises ``asyncio.CancelledError`` in the Task, exactly as a
+  cancelled asyncio future would, so ``asyncio.timeout``, ``TaskGroup`` and ``Task.cancelled()``
+  behave as asyncio users expect. Any other failure raises its own exception.
+
+The Deferred's result is consumed by the awaiter (it becomes ``None``), as with plait's driver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ._errors import CancelledError
+from ._failure import Failure
+
+if TYPE_CHECKING:
+    import asyncio
+    import contextvars
+
+    from ._deferred import Deferred
+
+__all__ = ["_AwaitingDeferred"]
+
+_Callback = Callable[["_AwaitingDeferred"], object]
+
+
+class _AwaitingDeferred:
+    """A future-like view of one ``await`` on an unfired Deferred (see the module docstring).
+
+    Only ``deferred`` is set when made (``Deferred.__await__`` skips ``__init__``); the
+    asyncio-side slots are filled only when an asyncio Task waits on it.
+    """
+
+    __slots__ = ("_callbacks", "_cancelMessage", "_loop", "_result", "deferred")
+
+    deferred: Deferred[Any]
+    _loop: asyncio.AbstractEventLoop
+    _callbacks: list[tuple[_Callback, contextvars.Context | None]]
+    _result: object
+    _cancelMessage: Any
+
+    def __init__(self, deferred: Deferred[Any]) -> None:
+        self.deferred = deferred
+
+    # asyncio's Task reads this (True: a future waited on) and sets it to False.
+    _asyncio_future_blocking = property(lambda self: True, lambda self, value: None)
+
+    def __repr__(self) -> str:
+        return f"<awaiting {self.deferred!r}>"
+
+    # -- the asyncio future protocol -------------------------------------------------------
+
+    def get_loop(self) -> asyncio.AbstractEventLoop:
+        """The running asyncio loop (the one whose Task awaits)."""
+        try:
+            return self._loop
+        except AttributeError:
+            import asyncio
+
+            self._loop = loop = asyncio.get_running_loop()
+            return loop
+
+    def done(self) -> bool:
+        """Whether the Deferred has fired (for this awaiter)."""
+        return hasattr(self, "_result")
+
+    def cancelled(self) -> bool:
+        """Whether the Deferred failed with plait's ``CancelledError``."""
+        result = getattr(self, "_result", None)
+        return isinstance(result, Failure) and result.check(CancelledError) is not None
+
+    def add_done_callback(
+        self, fn: _Callback, *, context: contextvars.Context | None = None
+    ) -> None:
+        """Schedule ``fn(self)`` on the loop once the Deferred fires (as asyncio futures do)."""
+        loop = self.get_loop()
+        if self.done():
+            loop.call_soon(fn, self, context=context)
+            return
+        try:
+            callbacks = self._callbacks
+        except AttributeError:
+            self._callbacks = callbacks = []
+            self.deferred.addBoth(self._fired)
+        callbacks.append((fn, context))
+
+    def remove_done_callback(self, fn: _Callback) -> int:
+        """Forget ``fn``; how many were removed."""
+        callbacks = getattr(self, "_callbacks", [])
+        kept = [(f, c) for f, c in callbacks if f != fn]
+        self._callbacks = kept
+        return len(callbacks) - len(kept)
+
+    def _fired(self, result: object) -> None:
+        # Returning None consumes the result: the awaiting Task owns it (and its failure).
+        self._result = result
+        loop = self._loop
+        callbacks = self._callbacks
+        self._callbacks = []
+        for fn, context in callbacks:
+            loop.call_soon(fn, self, context=context)
+
+    def result(self) -> object:
+        """The Deferred's result; raises its failure (``asyncio.CancelledError`` for
+        plait's ``CancelledError``)."""
+        import asyncio
+
+        try:
+            result = self._result
+        except AttributeError:
+            raise asyncio.InvalidStateError("the Deferred has not fired yet") from None
+        if isinstance(result, Failure):
+            if result.check(CancelledError):
+                message = getattr(self, "_cancelMessage", None)
+                raise asyncio.CancelledError(
+                    *(() if message is None else (message,))
+                ) from result.value
+            raise result.value.with_traceback(result.tb)
+        return result
+
+    def exception(self) -> BaseException | None:
+        """The failure's exception (``None`` for a result); raises as ``result`` would when
+        not fired or cancelled."""
+        result = getattr(self, "_result", None)
+        if not self.done() or self.cancelled():
+            self.result()
+        return result.value if isinstance(result, Failure) else None
+
+    def cancel(self, msg: Any = None) -> bool:
+        """Cancel the Deferred (its canceller runs); ``False`` if it already fired."""
+        if self.done():
+            return False
+        self._cancelMessage = msg
+        self.deferred.cancel()
+        return True
