@@ -1,0 +1,91 @@
+"""Fakes for the connection-service tests: a transport that records packets, and a pair of
+``SSHConnection`` services wired back to back through a queue that the test pumps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from plait.protocol import IPv4Address
+from plait.ssh._service import SSHService
+from plait.testing import Clock
+
+
+class FakeSSHTransport:
+    """An ``ISSHTransport`` that keeps what the service sends (``packets``)."""
+
+    def __init__(self, isClient: bool, reactor: Any = None) -> None:
+        self.isClient = isClient
+        self.sessionID = b"session-id"
+        self.factory: Any = None
+        self.reactor: Any = reactor if reactor is not None else Clock()
+        self.packets: list[tuple[int, bytes]] = []
+        self.disconnected: tuple[int, str] | None = None
+        self.lost = False
+        self.service: SSHService | None = None
+        self.transport: Any = None  # the TCP transport below, if a test gives one
+        self.unimplemented = 0
+
+    def sendPacket(self, messageType: int, payload: bytes) -> None:
+        if self.disconnected is None:
+            self.packets.append((messageType, payload))
+
+    def setService(self, service: SSHService) -> None:
+        if self.service is not None:
+            self.service.serviceStopped()
+        self.service = service
+        service.transport = self  # type: ignore[assignment]
+        service.serviceStarted()
+
+    def sendDisconnect(self, reason: int, description: str) -> None:
+        self.disconnected = (reason, description)
+        self.loseConnection()
+
+    def sendUnimplemented(self) -> None:
+        self.unimplemented += 1
+
+    def loseConnection(self) -> None:
+        if not self.lost:
+            self.lost = True
+            if self.service is not None:
+                self.service.serviceStopped()
+
+    def getPeer(self) -> IPv4Address:
+        return IPv4Address("TCP", "192.0.2.1", 40000 if not self.isClient else 22)
+
+    def getHost(self) -> IPv4Address:
+        return IPv4Address("TCP", "192.0.2.2", 22 if not self.isClient else 40000)
+
+    def logPrefix(self) -> str:
+        return "FakeSSHTransport"
+
+
+class ServicePair:
+    """Two services (client, server) whose packets reach each other when ``pump()`` runs."""
+
+    def __init__(self, client: SSHService, server: SSHService, reactor: Any = None) -> None:
+        self.clock = reactor if reactor is not None else Clock()
+        self.clientTransport = FakeSSHTransport(True, self.clock)
+        self.serverTransport = FakeSSHTransport(False, self.clock)
+        self.client = client
+        self.server = server
+        self.serverTransport.setService(server)
+        self.clientTransport.setService(client)
+
+    def pump(self, limit: int = 10000) -> int:
+        """Deliver queued packets both ways until none is left; returns how many moved."""
+        moved = 0
+        for _ in range(limit):
+            progressed = False
+            for src, dst in (
+                (self.clientTransport, self.serverTransport),
+                (self.serverTransport, self.clientTransport),
+            ):
+                if src.packets:
+                    messageType, payload = src.packets.pop(0)
+                    if not dst.lost and dst.service is not None:
+                        dst.service.packetReceived(messageType, payload)
+                    moved += 1
+                    progressed = True
+            if not progressed:
+                return moved
+        raise AssertionError("packets still flowing after the pump limit")
