@@ -17,9 +17,10 @@ credentials are an instance of.
 Checkers: :class:`InMemoryUsernamePasswordDatabase` (plain or hashed passwords),
 :class:`FilePasswordDB` (``user:hash`` file re-read when it changes), :class:`PAMChecker`
 (the system's PAM), :class:`UNIXPasswordChecker` (``/etc/shadow``),
-:class:`SSHPublicKeyChecker` with :class:`AuthorizedKeysDB` (``~/.ssh/authorized_keys`` per
-user or one file for all; the avatar id is a :class:`KeyAvatarId`, the username as bytes
-carrying the key line's options), :class:`AllowAnonymousAccess`. Password hashes:
+:class:`SSHPublicKeyChecker` over an :class:`IAuthorizedKeysDB` (:class:`AuthorizedKeysFiles`:
+``~/.ssh/authorized_keys`` per user with OpenSSH's permission checks, or one file for all;
+:class:`InMemorySSHKeyDB`), :class:`AuthorizedKeysChecker` (the two together); the avatar id
+is a :class:`KeyAvatarId`, the username as bytes carrying the key line's options, :class:`AllowAnonymousAccess`. Password hashes:
 :func:`hashPassword`, :func:`verifyPassword` (``$scrypt$``, ``$2b$``, ``$6$``, ``$5$``).
 Blocking work (hashing, PAM) runs in the reactor's thread pool when a checker is given one.
 
@@ -38,6 +39,8 @@ Errors:
   - ``ValueError``: :func:`verifyPassword` of an unknown or malformed hash.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from ._checkers import FilePasswordDB, InMemoryUsernamePasswordDatabase
 from ._credentials import (
     ANONYMOUS,
@@ -54,23 +57,63 @@ from ._hashes import hashPassword, identifyHash, sha256Crypt, sha512Crypt, verif
 from ._portal import AllowAnonymousAccess, ICredentialsChecker, IRealm, LoginResult, Portal
 from ._system import PAMChecker, UNIXPasswordChecker, pamAvailable
 
+if TYPE_CHECKING:
+    from ._publickeys import (
+        AuthorizedKeysChecker,
+        AuthorizedKeysFiles,
+        IAuthorizedKeysDB,
+        InMemorySSHKeyDB,
+        KeyAvatarId,
+        SSHPublicKeyChecker,
+    )
+
+# The public-key checkers need plait.wire.ssh.keys and so the ``cryptography`` package (the
+# ``ssh`` extra); they are imported on first use so password-only users do not need it.
+_LAZY = {
+    "AuthorizedKeysChecker",
+    "AuthorizedKeysFiles",
+    "IAuthorizedKeysDB",
+    "InMemorySSHKeyDB",
+    "KeyAvatarId",
+    "SSHPublicKeyChecker",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'plait.auth' has no attribute {name!r}")
+    from . import _publickeys
+
+    return getattr(_publickeys, name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _LAZY)
+
+
 __all__ = [
     "ANONYMOUS",
     "AllowAnonymousAccess",
     "Anonymous",
+    "AuthorizedKeysChecker",
+    "AuthorizedKeysFiles",
     "FilePasswordDB",
     "IAnonymous",
+    "IAuthorizedKeysDB",
     "ICredentialsChecker",
     "IRealm",
     "ISSHPrivateKey",
     "IUsernameHashedPassword",
     "IUsernamePassword",
+    "InMemorySSHKeyDB",
     "InMemoryUsernamePasswordDatabase",
+    "KeyAvatarId",
     "LoginFailed",
     "LoginResult",
     "PAMChecker",
     "Portal",
     "SSHPrivateKey",
+    "SSHPublicKeyChecker",
     "UNIXPasswordChecker",
     "UnauthorizedLogin",
     "UnhandledCredentials",

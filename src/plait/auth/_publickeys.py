@@ -1,0 +1,275 @@
+"""SSH public-key checking against ``authorized_keys`` files, with OpenSSH's rules.
+
+:class:`SSHPublicKeyChecker` takes any key database (:class:`IAuthorizedKeysDB`);
+:class:`AuthorizedKeysFiles` reads each user's ``~/.ssh/authorized_keys`` (checking, as
+OpenSSH's ``StrictModes`` does, that the file and every directory up to the home directory
+are owned by root or the user and not group- or world-writable), or one file for every user.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import stat
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol
+
+from plait.defer import Deferred, fail, succeed
+from plait.log import Logger
+from plait.wire.ssh.keys import (
+    AuthorizedKey,
+    AuthorizedKeyOptions,
+    KeyFormatError,
+    PublicKey,
+    parseAuthorizedKeys,
+    parsePublicKeyBlob,
+)
+
+from ._credentials import ISSHPrivateKey
+from ._errors import UnauthorizedLogin, ValidPublicKey
+
+__all__ = [
+    "AuthorizedKeysChecker",
+    "AuthorizedKeysFiles",
+    "IAuthorizedKeysDB",
+    "InMemorySSHKeyDB",
+    "KeyAvatarId",
+    "SSHPublicKeyChecker",
+]
+
+_log = Logger("plait.auth")
+
+# authorized_keys files bigger than this are refused rather than read (OpenSSH reads lines
+# of up to 16 KiB; a few thousand keys fit easily).
+_MAX_FILE = 4 * 1024 * 1024
+
+_RSA_ALGORITHMS = {b"ssh-rsa", b"rsa-sha2-256", b"rsa-sha2-512"}
+
+
+class KeyAvatarId(bytes):
+    """The avatar id of a public-key login: the username (a ``bytes``) with the key's options.
+
+    ``options`` is the matching ``authorized_keys`` line's ``AuthorizedKeyOptions``
+    (``command``, ``noPty``, ``restrict``, ``permitOpen``, ``environment``...) for the realm
+    to honour; ``key`` is the ``PublicKey`` that logged in.
+    """
+
+    options: AuthorizedKeyOptions
+    key: PublicKey | None
+
+    def __new__(
+        cls, username: bytes, options: AuthorizedKeyOptions, key: PublicKey | None = None
+    ) -> KeyAvatarId:
+        self = super().__new__(cls, username)
+        self.options = options
+        self.key = key
+        return self
+
+
+class IAuthorizedKeysDB(Protocol):
+    """Where a user's authorized keys come from."""
+
+    def getAuthorizedKeys(self, username: bytes) -> Iterable[AuthorizedKey]:
+        """The entries that may log in as ``username`` (none for an unknown user)."""
+        ...
+
+
+class InMemorySSHKeyDB:
+    """Authorized keys held in a dict: ``{b"alice": [AuthorizedKey or PublicKey, ...]}``."""
+
+    def __init__(self, keys: dict[bytes, Sequence[AuthorizedKey | PublicKey]]) -> None:
+        self.keys = {
+            user: [
+                k if isinstance(k, AuthorizedKey) else AuthorizedKey(k, AuthorizedKeyOptions())
+                for k in entries
+            ]
+            for user, entries in keys.items()
+        }
+
+    def getAuthorizedKeys(self, username: bytes) -> list[AuthorizedKey]:
+        """The user's entries."""
+        return self.keys.get(username, [])
+
+
+def _pwdHome(username: bytes) -> tuple[str, int] | None:
+    import pwd
+
+    try:
+        entry = pwd.getpwnam(username.decode("utf-8"))
+    except (KeyError, UnicodeDecodeError):
+        return None
+    return entry.pw_dir, entry.pw_uid
+
+
+def securePath(path: str, uid: int, stopAt: str | None) -> str | None:
+    """Why ``path`` is unsafe to trust for ``uid`` (OpenSSH's StrictModes), or None if safe.
+
+    The file must be a regular file, and it and each directory above it up to ``stopAt``
+    (the home directory; the root when None) must be owned by root or ``uid`` and not be
+    writable by group or others.
+    """
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        return f"cannot stat {path}: {e.strerror}"
+    if not stat.S_ISREG(st.st_mode):
+        return f"{path} is not a regular file"
+    current = os.path.realpath(path)
+    home = os.path.realpath(stopAt) if stopAt is not None else None
+    while True:
+        st = os.stat(current)
+        if st.st_uid not in (0, uid) or st.st_mode & 0o022:
+            return f"bad ownership or modes for {current}"
+        if current == home or current == os.path.dirname(current):
+            return None
+        current = os.path.dirname(current)
+
+
+class AuthorizedKeysFiles:
+    """``authorized_keys`` files: each user's own (default) or ``path`` for every user.
+
+    Per user, the files are ``~/.ssh/authorized_keys`` and ``~/.ssh/authorized_keys2``
+    (``names``), found through ``homeLookup(username) -> (home, uid) | None`` (default: the
+    password database). With ``path``, that one file serves every username; it must be owned by
+    root or by this process's user and not writable by others (its directories are not checked). With ``strictModes`` (default, as OpenSSH), a file that
+    others could have written is ignored and logged. Files are read on every lookup, so edits
+    take effect at once.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        homeLookup: Callable[[bytes], tuple[str, int] | None] = _pwdHome,
+        names: Sequence[str] = (".ssh/authorized_keys", ".ssh/authorized_keys2"),
+        strictModes: bool = True,
+    ) -> None:
+        self.path = None if path is None else os.fspath(path)
+        self.homeLookup = homeLookup
+        self.names = tuple(names)
+        self.strictModes = strictModes
+
+    def _files(self, username: bytes) -> list[tuple[str, int, str | None]]:
+        if self.path is not None:
+            # Only the file itself is checked: it may live anywhere (even under /tmp).
+            return [(self.path, os.geteuid(), self.path)]
+        found = self.homeLookup(username)
+        if found is None:
+            return []
+        home, uid = found
+        return [(os.path.join(home, name), uid, home) for name in self.names]
+
+    def getAuthorizedKeys(self, username: bytes) -> list[AuthorizedKey]:
+        """Every entry in the user's files that pass the permission checks."""
+        result: list[AuthorizedKey] = []
+        for path, uid, home in self._files(username):
+            if not os.path.exists(path):
+                continue
+            if self.strictModes:
+                problem = securePath(path, uid, home)
+                if problem is not None:
+                    _log.warn("authentication refused: {problem}", problem=problem)
+                    continue
+            try:
+                with open(path, "rb") as f:
+                    data = f.read(_MAX_FILE + 1)
+                if len(data) > _MAX_FILE:
+                    raise KeyFormatError("file too large")
+                result.extend(parseAuthorizedKeys(data))
+            except (OSError, KeyFormatError) as e:
+                _log.warn("cannot read {path}: {error}", path=path, error=str(e))
+        return result
+
+
+def _algorithmFits(algName: bytes, key: PublicKey) -> bool:
+    if key.keyType == "ssh-rsa":
+        return algName in _RSA_ALGORITHMS
+    return algName == key.keyType.encode("ascii")
+
+
+class SSHPublicKeyChecker:
+    """Checks SSH public-key credentials against a key database (Conch's checker's shape).
+
+    A key matches an entry with the same blob whose ``from=`` allows the credentials'
+    ``clientAddress`` (a ``from=`` entry never matches when the address is unknown) and whose
+    ``expiry-time`` has not passed. An unsigned query for a matching key fails with
+    :class:`ValidPublicKey` (the server answers PK_OK); a signed one must verify over
+    ``sigData`` with the algorithm named (SHA-1 ``ssh-rsa`` signatures are refused unless
+    ``allowSHA1``). Success gives a :class:`KeyAvatarId` carrying the entry's options.
+    """
+
+    credentialInterfaces: Sequence[type] = (ISSHPrivateKey,)
+
+    def __init__(
+        self,
+        keydb: IAuthorizedKeysDB,
+        *,
+        allowSHA1: bool = False,
+        now: Callable[[], datetime.datetime] = datetime.datetime.now,
+    ) -> None:
+        self.keydb = keydb
+        self.allowSHA1 = allowSHA1
+        self.now = now
+
+    def _match(self, credentials: ISSHPrivateKey, key: PublicKey) -> AuthorizedKey | None:
+        address = credentials.clientAddress
+        for entry in self.keydb.getAuthorizedKeys(credentials.username):
+            if entry.key != key:
+                continue
+            options = entry.options
+            if options.fromPatterns is not None and (
+                address is None or not options.allowsFrom(address)
+            ):
+                _log.info(
+                    "key {fp} for {user!r} refused from {address}",
+                    fp=key.fingerprint(),
+                    user=credentials.username,
+                    address=address,
+                )
+                continue
+            if options.isExpired(self.now()):
+                continue
+            return entry
+        return None
+
+    def requestAvatarId(self, credentials: ISSHPrivateKey) -> Deferred[Any]:
+        """A :class:`KeyAvatarId`, or ``ValidPublicKey``/``UnauthorizedLogin``."""
+        try:
+            key = parsePublicKeyBlob(credentials.blob)
+        except KeyFormatError:
+            return fail(UnauthorizedLogin("unparseable public key"))
+        if not _algorithmFits(credentials.algName, key):
+            return fail(UnauthorizedLogin("algorithm does not fit the key"))
+        entry = self._match(credentials, key)
+        if entry is None:
+            return fail(UnauthorizedLogin(f"key {key.fingerprint()} is not authorized"))
+        if credentials.signature is None or credentials.sigData is None:
+            return fail(ValidPublicKey())
+        algorithm = credentials.algName.decode("ascii")
+        if not key.verify(
+            credentials.signature,
+            credentials.sigData,
+            allowSHA1=self.allowSHA1,
+            algorithm=algorithm,
+        ):
+            return fail(UnauthorizedLogin("bad signature"))
+        return succeed(KeyAvatarId(credentials.username, entry.options, key))
+
+
+class AuthorizedKeysChecker(SSHPublicKeyChecker):
+    """:class:`SSHPublicKeyChecker` over :class:`AuthorizedKeysFiles`.
+
+    ``AuthorizedKeysChecker()`` reads each user's ``~/.ssh/authorized_keys``;
+    ``AuthorizedKeysChecker(path)`` reads one file for every user.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        homeLookup: Callable[[bytes], tuple[str, int] | None] = _pwdHome,
+        strictModes: bool = True,
+        allowSHA1: bool = False,
+    ) -> None:
+        files = AuthorizedKeysFiles(path, homeLookup=homeLookup, strictModes=strictModes)
+        super().__init__(files, allowSHA1=allowSHA1)
