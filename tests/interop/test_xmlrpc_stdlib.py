@@ -171,6 +171,24 @@ def test_proxy_against_plait(rt: ReactorThread, url: str) -> None:
     assert rt.call(lambda: proxy.callRemote("add", 1, 1)) == 2
 
 
+def test_proxy_keep_alive_against_plait(rt: ReactorThread) -> None:
+    """Successive calls of one Proxy share one kept-alive connection (its Agent's pool)."""
+    built: list[object] = []
+
+    class CountingSite(Site):
+        def buildProtocol(self, addr: Any) -> Any:
+            built.append(addr)
+            return super().buildProtocol(addr)
+
+    site = CountingSite(Service(), rt.reactor, accessLog=False)
+    port = rt.call(lambda: rt.reactor.listenTCP(0, site, interface="127.0.0.1"))
+    proxy = Proxy(f"http://127.0.0.1:{port.getHost().port}/", rt.reactor)
+    assert [rt.call(lambda n=n: proxy.callRemote("add", n, 1)) for n in range(3)] == [1, 2, 3]
+    assert len(built) == 1
+    rt.call(proxy.closeCachedConnections)
+    rt.call(port.stopListening)
+
+
 def test_proxy_connection_refused(rt: ReactorThread) -> None:
     """A refused connection fails the Deferred with a ConnectError."""
     from plait.protocol import ConnectError

@@ -1,4 +1,4 @@
-"""plait.web.xmlrpc: the XMLRPC resource over an in-memory site; Proxy over a MemoryReactor."""
+"""plait.web.xmlrpc: the XMLRPC resource over an in-memory site; Proxy over fake connections."""
 
 from __future__ import annotations
 
@@ -9,7 +9,14 @@ from typing import Any
 import pytest
 
 from plait.defer import Deferred, fail, succeed
-from plait.testing import MemoryReactorClock, failureResultOf, flushLoggedErrors, successResultOf
+from plait.testing import (
+    Clock,
+    MemoryReactorClock,
+    failureResultOf,
+    flushLoggedErrors,
+    successResultOf,
+)
+from plait.web.client import Agent, BrowserLikePolicyForHTTPS, HTTPConnectionPool
 from plait.web.xmlrpc import (
     XMLRPC,
     Binary,
@@ -21,6 +28,7 @@ from plait.web.xmlrpc import (
 )
 
 from .support import Served
+from .test_client import FakeEndpoints
 
 
 class Math(XMLRPC):
@@ -240,52 +248,99 @@ def test_get_not_allowed() -> None:
     assert s.responses()[0][0] == 405
 
 
-def _answer(reactor: MemoryReactorClock, response: bytes) -> bytes:
-    """Connect the Proxy's pending connection, answer it, return what the client sent."""
-    from plait.testing import StringTransport
+def fakeProxy(url: str = "http://h/", **kw: Any) -> tuple[Proxy, FakeEndpoints]:
+    """A Proxy whose Agent connects to in-memory fake connections."""
+    clock = Clock()
+    endpoints = FakeEndpoints()
+    agent = Agent(clock, pool=HTTPConnectionPool(clock), endpointFactory=endpoints)
+    return Proxy(url, clock, agent=agent, **kw), endpoints
 
-    _host, _port, factory, _timeout, _bind = reactor.tcpClients[-1]
-    protocol = factory.buildProtocol(None)
-    transport = StringTransport()
-    protocol.makeConnection(transport)
-    protocol.dataReceived(response)
-    protocol.connectionLost(None)
-    return transport.value()  # type: ignore[no-any-return]
+
+def methodResponse(value: Any) -> bytes:
+    """A 200 keep-alive response carrying an XML-RPC methodResponse."""
+    body = xmlrpc.client.dumps((value,), methodresponse=True).encode()
+    return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
 
 
 def test_proxy_call() -> None:
-    """Proxy POSTs a methodCall and fires with the unmarshalled result."""
-    reactor = MemoryReactorClock()
-    d = Proxy("http://example.com:8080/RPC2", reactor).callRemote("add", 1, 2)
-    body = xmlrpc.client.dumps((3,), methodresponse=True).encode()
-    sent = _answer(reactor, b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
-    assert sent.startswith(b"POST /RPC2 HTTP/1.1\r\n") and b"Host: example.com:8080" in sent
-    assert xmlrpc.client.loads(sent.split(b"\r\n\r\n", 1)[1]) == ((1, 2), "add")
-    assert reactor.tcpClients[0][:2] == ("example.com", 8080)
+    """Proxy POSTs a methodCall through its Agent and fires with the unmarshalled result."""
+    proxy, endpoints = fakeProxy("http://user:pw@example.com:8080/RPC2?x=1")
+    d = proxy.callRemote("add", 1, 2)
+    (conn,) = endpoints.connections
+    sent = conn.sent()
+    head, body = sent.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"POST /RPC2?x=1 HTTP/1.1\r\n")
+    assert b"Host: example.com:8080" in head and b"user:pw" not in sent
+    assert b"Content-Type: text/xml" in head and b"Content-Length: %d" % len(body) in head
+    assert xmlrpc.client.loads(body) == ((1, 2), "add")
+    assert endpoints.targets == [(b"http", b"example.com", 8080)]
+    conn.respond(methodResponse(3))
     assert successResultOf(d) == 3
+
+
+def test_proxy_keeps_connection_alive() -> None:
+    """Successive calls reuse one kept-alive connection from the pool."""
+    proxy, endpoints = fakeProxy()
+    for n in range(3):
+        d = proxy.callRemote("echo", n)
+        endpoints.connections[-1].respond(methodResponse(n))
+        assert successResultOf(d) == n
+    assert len(endpoints.connections) == 1
+    proxy.closeCachedConnections()
+    assert endpoints.connections[0].transport.disconnecting
 
 
 def test_proxy_fault() -> None:
     """A Fault response fails the Deferred with Fault."""
-    reactor = MemoryReactorClock()
-    d = Proxy("http://h/", reactor).callRemote("x")
+    proxy, endpoints = fakeProxy()
+    d = proxy.callRemote("x")
     body = xmlrpc.client.dumps(Fault(5, "no")).encode()
-    _answer(reactor, b"HTTP/1.0 200 OK\r\n\r\n" + body)
+    endpoints.connections[0].respond(b"HTTP/1.0 200 OK\r\n\r\n" + body)
+    endpoints.connections[0].close()
     assert failureResultOf(d, Fault).value.faultCode == 5
 
 
 def test_proxy_http_error() -> None:
     """A non-200 status fails the Deferred."""
-    reactor = MemoryReactorClock()
-    d = Proxy("http://h/", reactor).callRemote("x")
-    _answer(reactor, b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+    proxy, endpoints = fakeProxy()
+    d = proxy.callRemote("x")
+    endpoints.connections[0].respond(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
     assert "404" in str(failureResultOf(d, ValueError).value)
+
+
+def test_proxy_refuses_entity_declarations() -> None:
+    """A response with a DOCTYPE is refused before the XML parser sees it."""
+    proxy, endpoints = fakeProxy()
+    d = proxy.callRemote("x")
+    body = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><methodResponse/>'
+    endpoints.connections[0].respond(
+        b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+    )
+    assert "DOCTYPE" in str(failureResultOf(d, ValueError).value)
 
 
 def test_proxy_rejects_bad_url() -> None:
     """Only http and https URLs are accepted."""
     with pytest.raises(ValueError):
         Proxy("ftp://h/", MemoryReactorClock())
+
+
+def test_proxy_default_agent_connects_with_timeout() -> None:
+    """Without an agent, the Proxy's own Agent connects with connectTimeout."""
+    reactor = MemoryReactorClock()
+    Proxy("http://127.0.0.1:8080/RPC2", reactor, connectTimeout=7).callRemote("add", 1, 2)
+    reactor.advance(0)
+    host, port, _factory, timeout, _bind = reactor.tcpClients[-1]
+    assert (host, port, timeout) == ("127.0.0.1", 8080, 7)
+
+
+def test_proxy_https_context_factory() -> None:
+    """https uses the given contextFactory for every host; by default it verifies."""
+    options = object()
+    proxy = Proxy("https://h/", MemoryReactorClock(), contextFactory=options)
+    assert proxy.agent._tlsPolicy.creatorForNetloc(b"h", 443) is options
+    default = Proxy("https://h/", MemoryReactorClock()).agent._tlsPolicy
+    assert isinstance(default, BrowserLikePolicyForHTTPS)
 
 
 def test_with_request() -> None:
@@ -295,16 +350,10 @@ def test_with_request() -> None:
 
 def test_proxy_response_bounded() -> None:
     """A response over the client's limit fails the Deferred and drops the connection."""
-    reactor = MemoryReactorClock()
-    d = Proxy("http://h/", reactor).callRemote("x")
-    from plait.testing import StringTransport
-
-    factory = reactor.tcpClients[-1][2]
-    factory.maxResponseSize = 100
-    protocol = factory.buildProtocol(None)
-    transport = StringTransport()
-    protocol.makeConnection(transport)
-    protocol.dataReceived(b"HTTP/1.1 200 OK\r\n\r\n" + b"x" * 200)
-    assert transport.disconnecting
-    protocol.connectionLost(None)
+    proxy, endpoints = fakeProxy()
+    proxy.maxResponseSize = 100
+    d = proxy.callRemote("x")
+    conn = endpoints.connections[0]
+    conn.respond(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + b"x" * 200)
+    assert conn.transport.disconnecting or conn.transport.disconnected
     assert "too large" in str(failureResultOf(d).value)

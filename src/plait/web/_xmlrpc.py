@@ -7,9 +7,7 @@ entity expansion (billion laughs) and external entities never reach the parser.
 
 from __future__ import annotations
 
-import http.client
 import inspect
-import io
 import xmlrpc.client
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -17,7 +15,11 @@ from urllib.parse import urlsplit
 
 from plait.defer import Deferred, Failure, ensureDeferred, maybeDeferred
 from plait.log import Logger
-from plait.protocol import ClientFactory, Protocol
+from plait.protocol import Protocol
+from plait.web._client_agent import Agent, HTTPConnectionPool
+from plait.web._client_errors import ResponseDone, ResponseFailed
+from plait.web._client_protocol import BytesBodyProducer
+from plait.web._headers import Headers
 from plait.web._resource import NOT_DONE_YET, Resource
 from plait.web._server import Request
 
@@ -228,100 +230,60 @@ class _ResponseTooLarge(Exception):
     """The server's response exceeded the client's limit."""
 
 
-class _Sock:
-    def __init__(self, data: bytes) -> None:
-        self._file = io.BytesIO(data)
+class _FixedTLS:
+    """A TLS policy that uses one given context factory for every host."""
 
-    def makefile(self, mode: str) -> io.BytesIO:
-        return self._file
+    def __init__(self, contextFactory: Any) -> None:
+        self._contextFactory = contextFactory
+
+    def creatorForNetloc(self, hostname: bytes, port: int) -> Any:
+        return self._contextFactory
 
 
-class _QueryProtocol(Protocol):
-    """Sends one POST (``Connection: close``) and collects the response until EOF."""
+class _BoundedBody(Protocol):
+    """Collects a response body; past ``limit`` bytes it gives up and drops the connection."""
 
-    factory: _QueryFactory
-
-    def connectionMade(self) -> None:
+    def __init__(self, limit: int, finished: Deferred[bytes]) -> None:
+        self._limit = limit
+        self._finished = finished
         self._chunks: list[bytes] = []
         self._size = 0
-        assert self.transport is not None
-        self.transport.write(self.factory.requestBytes())
 
     def dataReceived(self, data: bytes) -> None:
+        if self._finished.called:
+            return
         self._size += len(data)
-        if self._size > self.factory.maxResponseSize:
-            self.factory.finished(Failure(_ResponseTooLarge("XML-RPC response too large")))
+        if self._size > self._limit:
+            self._chunks = []
+            self._finished.errback(_ResponseTooLarge("XML-RPC response too large"))
             assert self.transport is not None
-            self.transport.loseConnection()
+            self.transport.stopProducing()  # type: ignore[attr-defined]
             return
         self._chunks.append(data)
 
-    def connectionLost(self, reason: Failure | None = None) -> None:
-        self.factory.responseReceived(b"".join(self._chunks))
-
-
-class _QueryFactory(ClientFactory):
-    protocol = _QueryProtocol
-    maxResponseSize = MAX_BODY
-
-    def __init__(self, proxy: Proxy, payload: bytes, deferred: Deferred[Any]) -> None:
-        self.proxy = proxy
-        self.payload = payload
-        self.deferred = deferred
-
-    def requestBytes(self) -> bytes:
-        p = self.proxy
-        head = [
-            b"POST " + p.path + b" HTTP/1.1",
-            b"Host: " + p.hostHeader,
-            b"User-Agent: plait XML-RPC",
-            b"Content-Type: text/xml",
-            b"Content-Length: " + str(len(self.payload)).encode(),
-            b"Connection: close",
-        ]
-        return b"\r\n".join(head) + b"\r\n\r\n" + self.payload
-
-    def finished(self, result: Any) -> None:
-        if not self.deferred.called:
-            if isinstance(result, Failure):
-                self.deferred.errback(result)
-            else:
-                self.deferred.callback(result)
-
-    def responseReceived(self, data: bytes) -> None:
-        if self.deferred.called:
+    def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
+        if self._finished.called:
             return
-        try:
-            response = http.client.HTTPResponse(_Sock(data), method="POST")  # type: ignore[arg-type]
-            response.begin()
-            body = response.read()
-            if response.status != 200:
-                raise ValueError(f"XML-RPC server answered {response.status} {response.reason}")
-            (result,), _ = xmlrpc.client.loads(_checked(body), use_datetime=self.proxy.useDateTime)
-        except Exception:
-            self.finished(Failure())
-            return
-        self.finished(result)
-
-    def clientConnectionFailed(self, connector: Any, reason: Failure) -> None:
-        self.finished(reason)
-
-
-def _checked(body: bytes) -> bytes:
-    refused = refuseDeclarations(body)
-    if refused is not None:
-        raise ValueError(refused)
-    return body
+        if reason is not None and reason.check(ResponseDone):
+            self._finished.callback(b"".join(self._chunks))
+        else:
+            self._finished.errback(reason if reason is not None else Failure(ResponseFailed([])))
 
 
 class Proxy:
     """A client for an XML-RPC server at ``url`` (``http://`` or ``https://``).
 
     ``callRemote(method, *args)`` returns a Deferred firing with the result, or failing with
-    the server's ``Fault`` (or the connection error). ``reactor`` provides ``connectTCP`` (and
-    ``connectSSL`` for https: ``contextFactory`` defaults to ``plait.tls.clientOptions(host)``,
-    which verifies the certificate and host name). Each call uses its own connection.
+    the server's ``Fault`` (or the connection or HTTP error). Calls go through
+    ``plait.web.client.Agent``: connections are kept alive and reused (a pool of at most
+    ``maxPersistentPerHost``), connecting is bounded by ``connectTimeout`` and a silent
+    response by ``readTimeout``; https verifies the certificate and host name against the
+    system trust store, or uses ``contextFactory`` (e.g. ``plait.tls.clientOptions(host,
+    trustRoots)``) when given. ``agent`` replaces the whole client (anything with Agent's
+    ``request``). Responses over ``maxResponseSize`` bytes fail the call.
     """
+
+    maxResponseSize = MAX_BODY
 
     def __init__(
         self,
@@ -331,6 +293,9 @@ class Proxy:
         useDateTime: bool = False,
         connectTimeout: float = 30.0,
         contextFactory: Any = None,
+        readTimeout: float | None = None,
+        agent: Any = None,
+        maxPersistentPerHost: int = 2,
     ) -> None:
         text = url.decode("ascii") if isinstance(url, bytes) else url
         parts = urlsplit(text)
@@ -343,27 +308,57 @@ class Proxy:
         if parts.query:
             path += "?" + parts.query
         self.path = path.encode("ascii")
-        self.hostHeader = (parts.netloc.rpartition("@")[2]).encode("ascii")
+        netloc = parts.netloc.rpartition("@")[2]  # user:password@ is not sent
+        self.url = f"{parts.scheme}://{netloc}{path}".encode("ascii")
         self.reactor = reactor
         self.allowNone = allowNone
         self.useDateTime = useDateTime
         self.connectTimeout = connectTimeout
         self.contextFactory = contextFactory
+        if agent is None:
+            pool = HTTPConnectionPool(reactor, maxPersistentPerHost=maxPersistentPerHost)
+            policy = None if contextFactory is None else _FixedTLS(contextFactory)
+            agent = Agent(
+                reactor,
+                connectTimeout=connectTimeout,
+                pool=pool,
+                tlsPolicy=policy,
+                readTimeout=readTimeout,
+            )
+        self.agent = agent
 
     def callRemote(self, method: str, *args: Any) -> Deferred[Any]:
         """Call ``method`` with ``args`` on the server."""
         payload = xmlrpc.client.dumps(args, method, allow_none=self.allowNone).encode("utf-8")
-        d: Deferred[Any] = Deferred()
-        factory = _QueryFactory(self, payload, d)
-        if self.secure:
-            options = self.contextFactory
-            if options is None:  # verify the server's certificate and name by default
-                from plait.tls import clientOptions
-
-                options = clientOptions(self.host)
-            self.reactor.connectSSL(
-                self.host, self.port, factory, options, timeout=self.connectTimeout
-            )
-        else:
-            self.reactor.connectTCP(self.host, self.port, factory, timeout=self.connectTimeout)
+        headers = Headers({b"content-type": [b"text/xml"], b"user-agent": [b"plait XML-RPC"]})
+        d: Deferred[Any] = self.agent.request(
+            b"POST", self.url, headers, BytesBodyProducer(payload)
+        )
+        d.addCallback(self._responseReceived)
         return d
+
+    def closeCachedConnections(self) -> None:
+        """Close the kept-alive connections (call before stopping the reactor)."""
+        pool = getattr(self.agent, "_pool", None)
+        if pool is not None:
+            pool.closeCachedConnections()
+
+    def _responseReceived(self, response: Any) -> Deferred[Any]:
+        finished: Deferred[bytes] = Deferred()
+        response.deliverBody(_BoundedBody(self.maxResponseSize, finished))
+
+        def parse(body: bytes) -> Any:
+            if response.code != 200:
+                phrase = response.phrase.decode("latin-1")
+                raise ValueError(f"XML-RPC server answered {response.code} {phrase}")
+            (result,), _ = xmlrpc.client.loads(_checked(body), use_datetime=self.useDateTime)
+            return result
+
+        return finished.addCallback(parse)
+
+
+def _checked(body: bytes) -> bytes:
+    refused = refuseDeclarations(body)
+    if refused is not None:
+        raise ValueError(refused)
+    return body

@@ -4,9 +4,10 @@
   ``putSubHandler(prefix, handler)`` publishes ``prefix.NAME``; ``addIntrospection(r)`` adds
   ``system.listMethods``/``methodHelp``/``methodSignature``; ``@withRequest`` passes the
   ``Request`` to a method before its arguments.
-- ``Proxy(url, reactor, allowNone=False)``: ``callRemote(method, *args) -> Deferred``. (A
-  minimal HTTP/1.1 client, one connection per call, lives in ``_xmlrpc`` until
-  ``plait.web.client`` exists.)
+- ``Proxy(url, reactor, allowNone=False, connectTimeout=30, contextFactory=None,
+  readTimeout=None, agent=None)``: ``callRemote(method, *args) -> Deferred``, over
+  ``plait.web.client.Agent``: kept-alive pooled connections (``closeCachedConnections()``),
+  https verified against the system trust store unless ``contextFactory`` says otherwise.
 
 Errors: ``Fault(faultCode, faultString)`` (the stdlib's); an unknown procedure is
 ``NoSuchFunction`` (code ``XMLRPC.NOT_FOUND`` = 8001); an exception in a procedure is logged
