@@ -1,0 +1,579 @@
+"""The SSH transport on the reactor: ``plait.wire.ssh.transport``'s machine driven by a Protocol.
+
+``SSHServerTransport`` and ``SSHClientTransport`` feed ``dataReceived`` into an
+``SSHTransportConnection``, write what it produces (one write per batch of packets), run the
+active ``SSHService`` (``plait.ssh.service``) and own the policy: host key checks (client),
+which services may be requested (server), login grace time, rekeying by time, logging.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from plait.defer import Deferred, Failure, maybeDeferred
+from plait.log import Logger
+from plait.protocol import ClientFactory, Protocol, ServerFactory, connectionDone
+from plait.ssh._service import SSHService
+from plait.wire.ssh.keys import PrivateKey, PublicKey
+from plait.wire.ssh.transport import (
+    DebugReceived,
+    Disconnected,
+    ExtInfoReceived,
+    HostKeyReceived,
+    KexComplete,
+    PacketReceived,
+    ServiceAccepted,
+    ServiceRequested,
+    SSHTransportConnection,
+    UnimplementedReceived,
+    VersionReceived,
+)
+from plait.wire.ssh.types import DisconnectReason, SSHDisconnectError
+
+if TYPE_CHECKING:
+    from plait.protocol import IAddress
+    from plait.reactor import IDelayedCall, IReactorTime
+
+__all__ = [
+    "SSHClientFactory",
+    "SSHClientTransport",
+    "SSHServerFactory",
+    "SSHServerTransport",
+    "SSHTransportBase",
+]
+
+_log = Logger(namespace="plait.ssh.transport")
+
+_USERAUTH = b"ssh-userauth"
+
+
+def _reasonName(reason: int) -> str:
+    try:
+        return DisconnectReason(reason).name
+    except ValueError:
+        return str(reason)
+
+
+class _AlgorithmOptions:
+    """Algorithm preferences and limits shared by both factories (None = the defaults)."""
+
+    kexAlgorithms: Sequence[str] | None = None
+    ciphers: Sequence[str] | None = None
+    macs: Sequence[str] | None = None
+    compressions: Sequence[str] | None = None
+    hostKeyAlgorithms: Sequence[str] | None = None
+    version = "plait_0.1"
+    rekeyBytes = 1 << 30
+    rekeyInterval = 3600.0  # seconds between key re-exchanges (OpenSSH's RekeyLimit time)
+    reactor: IReactorTime | None = None
+
+    def _setOptions(self, reactor: IReactorTime | None, options: Mapping[str, Any]) -> None:
+        self.reactor = reactor
+        for name, value in options.items():
+            if not hasattr(_AlgorithmOptions, name) or name == "reactor":
+                raise TypeError(f"unknown SSH transport option {name!r}")
+            setattr(self, name, value)
+
+    def machineOptions(self) -> dict[str, Any]:
+        """Keyword arguments for ``SSHTransportConnection``."""
+        options: dict[str, Any] = {"version": self.version, "rekeyBytes": self.rekeyBytes}
+        for name in ("kexAlgorithms", "ciphers", "macs", "compressions", "hostKeyAlgorithms"):
+            value = getattr(self, name)
+            if value is not None:
+                options[name] = tuple(value)
+        return options
+
+
+class SSHTransportBase(Protocol):
+    """What both roles share; implements ``plait.ssh.service.ISSHTransport``."""
+
+    isClient = False
+    service: SSHService | None = None
+    sessionID: bytes = b""
+    machine: SSHTransportConnection
+    authenticated = False
+    peerVersion: str | None = None
+
+    def __init__(self) -> None:
+        self._delivering = False
+        self._closing = False
+        self._rekeyCall: IDelayedCall | None = None
+        self._lostReason: str | None = None
+        self.reactor: Any = None  # the factory's, set by connectionMade (for services' timers)
+
+    # -- ISSHTransport -----------------------------------------------------------------------
+
+    def sendPacket(self, messageType: int, payload: bytes) -> None:
+        """Send one message; ``payload`` excludes the message-number byte."""
+        if self._closing:
+            return
+        self.machine.sendMessage(messageType, payload)
+        if not self._delivering:
+            self._flush()
+
+    def setService(self, service: SSHService) -> None:
+        """Stop the current service and start ``service``."""
+        old = self.service
+        if old is not None:
+            old.serviceStopped()
+        _log.info(
+            "{prefix}: starting service {name}",
+            prefix=self.logPrefix(),
+            name=service.name.decode("ascii", "replace"),
+        )
+        service.transport = self
+        self.service = service
+        if service.name != _USERAUTH:
+            self._serviceBeyondAuth()
+        service.serviceStarted()
+
+    def sendDisconnect(self, reason: int, description: str) -> None:
+        """Send SSH_MSG_DISCONNECT and close the connection."""
+        if self._closing:
+            return
+        _log.info(
+            "{prefix}: disconnecting: {reason} ({description})",
+            prefix=self.logPrefix(),
+            reason=_reasonName(reason),
+            description=description,
+        )
+        self._lostReason = f"we disconnected: {_reasonName(reason)} ({description})"
+        self.machine.sendDisconnect(reason, description)
+        self._close()
+
+    def loseConnection(self) -> None:
+        """Close the connection (with SSH_MSG_DISCONNECT BY_APPLICATION)."""
+        self.sendDisconnect(DisconnectReason.BY_APPLICATION, "closed by application")
+
+    def sendUnimplemented(self) -> None:
+        """SSH_MSG_UNIMPLEMENTED for the last packet received."""
+        self.machine.sendUnimplemented()
+        if not self._delivering:
+            self._flush()
+
+    def sendIgnore(self, data: bytes = b"") -> None:
+        """SSH_MSG_IGNORE (e.g. as a keepalive that needs no answer)."""
+        self.machine.sendIgnore(data)
+        if not self._delivering:
+            self._flush()
+
+    def requestRekey(self) -> None:
+        """Start a key re-exchange now (no-op while one is running)."""
+        if self.machine.requestRekey() and not self._delivering:
+            self._flush()
+
+    def authenticationSucceeded(self) -> None:
+        """User authentication succeeded: delayed compression starts, the login timer stops.
+
+        The userauth service calls this right after sending (server) or receiving (client)
+        SSH_MSG_USERAUTH_SUCCESS. (The machine also starts delayed compression on that message by
+        itself, so the call order cannot corrupt the stream.)
+        """
+        self.authenticated = True
+        self.machine.enableCompression()
+        self._serviceBeyondAuth()
+
+    enableCompression = authenticationSucceeded
+
+    def getPeer(self) -> IAddress:
+        """The peer's address."""
+        assert self.transport is not None
+        return self.transport.getPeer()
+
+    def getHost(self) -> IAddress:
+        """Our address."""
+        assert self.transport is not None
+        return self.transport.getHost()
+
+    def logPrefix(self) -> str:
+        """``SSHServerTransport,<peer host>:<port>``."""
+        try:
+            peer = self.getPeer()
+            where = f"{getattr(peer, 'host', peer)}:{getattr(peer, 'port', '')}"
+        except Exception:
+            where = "?"
+        return f"{type(self).__name__},{where}"
+
+    # -- Protocol ----------------------------------------------------------------------------
+
+    def _newMachine(self) -> SSHTransportConnection:
+        raise NotImplementedError
+
+    def connectionMade(self) -> None:
+        """Set TCP_NODELAY, send our identification string and KEXINIT."""
+        setNoDelay = getattr(self.transport, "setTcpNoDelay", None)
+        if setNoDelay is not None:
+            setNoDelay(True)  # kex is a ping-pong: Nagle + delayed ACK would stall it ~40 ms
+        self.reactor = getattr(self.factory, "reactor", None)
+        self.machine = self._newMachine()
+        self._flush()
+
+    def dataReceived(self, data: bytes) -> None:
+        """Feed the machine, deliver its events, write what they produced."""
+        if self._closing:
+            return
+        self._delivering = True
+        try:
+            self.machine.receiveData(data)
+            self._deliver()
+        except SSHDisconnectError as e:
+            self._protocolFailed(e)
+        finally:
+            self._delivering = False
+        self._flush()
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        """Stop the service and the timers; log why the connection ended."""
+        self._closing = True
+        self._cancelTimers()
+        _log.info(
+            "{prefix}: connection closed ({why})",
+            prefix=self.logPrefix(),
+            why=self._lostReason or reason.getErrorMessage(),
+        )
+        service, self.service = self.service, None
+        if service is not None:
+            service.serviceStopped()
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _flush(self) -> None:
+        data = self.machine.dataToSend()
+        if data and self.transport is not None:
+            self.transport.write(data)
+
+    def _close(self) -> None:
+        self._closing = True
+        self._cancelTimers()
+        self._flush()
+        if self.transport is not None:
+            self.transport.loseConnection()
+
+    def _protocolFailed(self, error: SSHDisconnectError) -> None:
+        _log.warn(
+            "{prefix}: protocol error, disconnecting: {error}",
+            prefix=self.logPrefix(),
+            error=str(error),
+        )
+        self._lostReason = f"protocol error: {error}"
+        self._close()
+
+    def _deliver(self) -> None:
+        machine = self.machine
+        while not self._closing:
+            event = machine.nextEvent()
+            if event is None:
+                return
+            if type(event) is PacketReceived:
+                service = self.service
+                if service is None:
+                    raise SSHDisconnectError(
+                        DisconnectReason.PROTOCOL_ERROR,
+                        f"message {event.messageNum} with no service running",
+                    )
+                try:
+                    service.packetReceived(event.messageNum, event.payload)
+                except SSHDisconnectError:
+                    raise
+                except Exception:
+                    _log.failure(
+                        "{prefix}: service {name} failed on message {msg}",
+                        prefix=self.logPrefix(),
+                        name=service.name,
+                        msg=event.messageNum,
+                    )
+                    self.sendDisconnect(DisconnectReason.BY_APPLICATION, "internal error")
+            else:
+                self._transportEvent(event)
+
+    def _transportEvent(self, event: object) -> None:
+        prefix = self.logPrefix()
+        if isinstance(event, VersionReceived):
+            self.peerVersion = event.version
+            _log.debug("{prefix}: peer is {version}", prefix=prefix, version=event.version)
+        elif isinstance(event, KexComplete):
+            self._kexComplete(event)
+        elif isinstance(event, Disconnected):
+            _log.info(
+                "{prefix}: peer disconnected: {reason} ({description})",
+                prefix=prefix,
+                reason=_reasonName(event.reason),
+                description=event.description,
+            )
+            self._lostReason = (
+                f"peer disconnected: {_reasonName(event.reason)} ({event.description})"
+            )
+            self._close()
+        elif isinstance(event, HostKeyReceived):
+            self._hostKeyReceived(event.key)
+        elif isinstance(event, ServiceRequested):
+            self._serviceRequested(event.name)
+        elif isinstance(event, ServiceAccepted):
+            self._serviceAccepted(event.name)
+        elif isinstance(event, ExtInfoReceived):
+            _log.debug("{prefix}: ext-info {ext}", prefix=prefix, ext=sorted(event.extensions))
+        elif isinstance(event, DebugReceived):
+            _log.debug("{prefix}: peer debug: {message}", prefix=prefix, message=event.message)
+        elif isinstance(event, UnimplementedReceived):
+            _log.warn(
+                "{prefix}: peer did not understand our packet {seq}",
+                prefix=prefix,
+                seq=event.sequenceNumber,
+            )
+
+    def _kexComplete(self, event: KexComplete) -> None:
+        algs = event.algorithms
+        self.sessionID = self.machine.sessionID or b""
+        _log.info(
+            "{prefix}: {what} complete: kex {kex}, host key {hostKey}, cipher {cipher}, "
+            "MAC {mac}, compression {comp}{strict}",
+            prefix=self.logPrefix(),
+            what="key exchange" if event.initial else "rekey",
+            kex=algs.kex,
+            hostKey=algs.hostKey,
+            cipher=algs.cipherCS
+            if algs.cipherCS == algs.cipherSC
+            else f"{algs.cipherCS}/{algs.cipherSC}",
+            mac=algs.macCS if algs.macCS == algs.macSC else f"{algs.macCS}/{algs.macSC}",
+            comp=algs.compressionCS,
+            strict=", strict kex" if algs.strict else "",
+        )
+        self._scheduleRekey()
+        if event.initial:
+            self._secure()
+
+    def _scheduleRekey(self) -> None:
+        reactor = self.reactor
+        interval = getattr(self.factory, "rekeyInterval", None)
+        if reactor is None or not interval:
+            return
+        if self._rekeyCall is not None and self._rekeyCall.active():
+            self._rekeyCall.cancel()
+        self._rekeyCall = reactor.callLater(interval, self._rekeyTimer)
+
+    def _rekeyTimer(self) -> None:
+        self._rekeyCall = None
+        if not self._closing:
+            _log.debug("{prefix}: rekeying (time limit)", prefix=self.logPrefix())
+            self.requestRekey()
+
+    def _cancelTimers(self) -> None:
+        if self._rekeyCall is not None and self._rekeyCall.active():
+            self._rekeyCall.cancel()
+        self._rekeyCall = None
+
+    def _secure(self) -> None:
+        """The first key exchange completed."""
+
+    def _serviceBeyondAuth(self) -> None:
+        """A service other than userauth started, or authentication succeeded."""
+
+    def _hostKeyReceived(self, key: PublicKey) -> None:
+        raise SSHDisconnectError(DisconnectReason.PROTOCOL_ERROR, "unexpected host key")
+
+    def _serviceRequested(self, name: bytes) -> None:
+        raise SSHDisconnectError(DisconnectReason.PROTOCOL_ERROR, "unexpected SERVICE_REQUEST")
+
+    def _serviceAccepted(self, name: bytes) -> None:
+        raise SSHDisconnectError(DisconnectReason.PROTOCOL_ERROR, "unexpected SERVICE_ACCEPT")
+
+
+class SSHServerTransport(SSHTransportBase):
+    """The server side: host keys and services come from its ``SSHServerFactory``."""
+
+    isClient = False
+    factory: SSHServerFactory
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._graceCall: IDelayedCall | None = None
+        self._serviceRequestSeen = False
+
+    def _newMachine(self) -> SSHTransportConnection:
+        factory = self.factory
+        return SSHTransportConnection("server", factory.hostKeys, **factory.machineOptions())
+
+    def connectionMade(self) -> None:
+        """Start the login grace timer, then the transport."""
+        super().connectionMade()
+        reactor = self.reactor
+        grace = self.factory.loginGraceTime
+        if reactor is not None and grace:
+            self._graceCall = reactor.callLater(grace, self._graceExpired)
+
+    def _graceExpired(self) -> None:
+        self._graceCall = None
+        self.sendDisconnect(
+            DisconnectReason.BY_APPLICATION,
+            f"login grace time exceeded ({self.factory.loginGraceTime:g} s)",
+        )
+
+    def _serviceBeyondAuth(self) -> None:
+        if self._graceCall is not None and self._graceCall.active():
+            self._graceCall.cancel()
+        self._graceCall = None
+
+    def _cancelTimers(self) -> None:
+        super()._cancelTimers()
+        self._serviceBeyondAuth()
+
+    def _serviceRequested(self, name: bytes) -> None:
+        build = self.factory.services.get(name)
+        shown = name.decode("ascii", "replace")
+        if build is None or self._serviceRequestSeen:
+            # one SERVICE_REQUEST per connection: later services are started by the one
+            # before (userauth starts ssh-connection), never directly by the client
+            self.sendDisconnect(
+                DisconnectReason.SERVICE_NOT_AVAILABLE, f"service {shown!r} not available"
+            )
+            return
+        self._serviceRequestSeen = True
+        self.machine.acceptService(name)
+        self.setService(build())
+
+
+class SSHClientTransport(SSHTransportBase):
+    """The client side: checks the host key (``verifyHostKey``), then ``connectionSecure``."""
+
+    isClient = True
+    factory: SSHClientFactory
+    hostKey: PublicKey | None = None
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._requested: SSHService | None = None
+
+    def _newMachine(self) -> SSHTransportConnection:
+        return SSHTransportConnection("client", **self.factory.machineOptions())
+
+    def verifyHostKey(self, key: PublicKey) -> Deferred[bool] | bool:
+        """Whether to trust the server's ``key`` (a bool or a Deferred of one).
+
+        The default asks ``factory.verifyHostKey(key)``; with none set every key is refused.
+        """
+        check = getattr(self.factory, "verifyHostKey", None)
+        if check is None:
+            _log.warn("{prefix}: no host key policy: refusing", prefix=self.logPrefix())
+            return False
+        result: Deferred[bool] | bool = check(key)
+        return result
+
+    def connectionSecure(self) -> None:
+        """The first key exchange is done: request a service (``factory.service`` if set)."""
+        build = getattr(self.factory, "service", None)
+        if build is not None:
+            self.requestService(build())
+
+    def requestService(self, service: SSHService) -> None:
+        """Ask the server for ``service``; it starts when the server accepts."""
+        self._requested = service
+        self.machine.requestService(service.name)
+        if not self._delivering:
+            self._flush()
+
+    def _secure(self) -> None:
+        self.connectionSecure()
+
+    def _hostKeyReceived(self, key: PublicKey) -> None:
+        self.hostKey = key
+        d = maybeDeferred(self.verifyHostKey, key)
+        d.addCallbacks(self._hostKeyDecided, self._hostKeyFailed, callbackArgs=(key,))
+
+    def _hostKeyDecided(self, ok: object, key: PublicKey) -> None:
+        if self._closing:
+            return
+        if not ok:
+            _log.warn(
+                "{prefix}: host key {fp} refused",
+                prefix=self.logPrefix(),
+                fp=key.fingerprint(),
+            )
+            self._lostReason = f"host key {key.fingerprint()} refused"
+            self.machine.rejectHostKey(f"host key {key.fingerprint()} not accepted")
+            self._close()
+            return
+        _log.debug(
+            "{prefix}: host key {fp} accepted", prefix=self.logPrefix(), fp=key.fingerprint()
+        )
+        delivering, self._delivering = self._delivering, True
+        try:
+            self.machine.acceptHostKey()
+            self._deliver()
+        except SSHDisconnectError as e:
+            self._protocolFailed(e)
+        finally:
+            self._delivering = delivering
+        if not delivering:
+            self._flush()
+
+    def _hostKeyFailed(self, failure: Failure) -> None:
+        _log.failure("{prefix}: host key check failed", failure, prefix=self.logPrefix())
+        self._hostKeyDecided(False, self.hostKey)  # type: ignore[arg-type]
+
+    def _serviceAccepted(self, name: bytes) -> None:
+        service, self._requested = self._requested, None
+        if service is None or service.name != name:
+            raise SSHDisconnectError(
+                DisconnectReason.PROTOCOL_ERROR, "server accepted a service we did not ask for"
+            )
+        self.setService(service)
+
+
+class SSHServerFactory(ServerFactory, _AlgorithmOptions):
+    """Builds ``SSHServerTransport``s.
+
+    ``hostKeys``: ``PrivateKey``s (a sequence, or a mapping whose values are keys);
+    ``services``: what a client may request by name (normally only ``b"ssh-userauth"``, which
+    starts the next service itself); ``portal`` for the userauth service; ``reactor`` for the
+    timers (rekey every ``rekeyInterval`` s, disconnect after ``loginGraceTime`` s without
+    authentication; no timers without a reactor). Other keywords set algorithm preferences
+    (``kexAlgorithms``, ``ciphers``, ``macs``, ``compressions``, ``hostKeyAlgorithms``),
+    ``version``, ``rekeyBytes``, ``rekeyInterval``.
+    """
+
+    protocol = SSHServerTransport
+    loginGraceTime = 120.0
+
+    def __init__(
+        self,
+        hostKeys: Sequence[PrivateKey] | Mapping[Any, PrivateKey],
+        services: Mapping[bytes, Callable[[], SSHService]],
+        portal: Any = None,
+        *,
+        reactor: IReactorTime | None = None,
+        loginGraceTime: float = 120.0,
+        **options: Any,
+    ) -> None:
+        keys = hostKeys.values() if isinstance(hostKeys, Mapping) else hostKeys
+        self.hostKeys: tuple[PrivateKey, ...] = tuple(keys)
+        if not self.hostKeys:
+            raise ValueError("an SSH server needs at least one host key")
+        self.services = dict(services)
+        self.portal = portal
+        self.loginGraceTime = loginGraceTime
+        self._setOptions(reactor, options)
+
+
+class SSHClientFactory(ClientFactory, _AlgorithmOptions):
+    """Builds ``SSHClientTransport``s.
+
+    ``verifyHostKey(key) -> bool | Deferred[bool]`` decides on the server's key (required:
+    without it every key is refused); ``service()`` builds the service requested once the
+    connection is secure (e.g. userauth); ``reactor`` for the rekey timer; other keywords as
+    for ``SSHServerFactory``.
+    """
+
+    protocol = SSHClientTransport
+
+    def __init__(
+        self,
+        verifyHostKey: Callable[[PublicKey], bool | Deferred[bool]] | None = None,
+        service: Callable[[], SSHService] | None = None,
+        *,
+        reactor: IReactorTime | None = None,
+        **options: Any,
+    ) -> None:
+        self.verifyHostKey = verifyHostKey
+        self.service = service
+        self._setOptions(reactor, options)
