@@ -1,0 +1,481 @@
+"""``FileTransferServer``: the SFTP v3 server as a ``Protocol`` over any byte stream.
+
+It reads requests with ``plait.wire.ssh.sftp``, calls an ``ISFTPServer`` file system and
+writes the replies. Requests are handled as they arrive: a file system that answers with a
+Deferred has its replies sent when they fire, so pipelined requests may be answered in any
+order, each exactly once. While the transport's write buffer is full the server stops
+reading requests (it registers itself as the transport's producer), so a client that sends
+requests without reading replies cannot grow the server's buffers.
+
+``runStdioServer(reactor)`` serves standard input/output (what ``python -m plait.ssh.sftp``,
+``sftp -D`` and an sshd ``Subsystem`` line run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from plait.defer import Deferred, Failure, ensureDeferred
+from plait.log import Logger, LogLevel
+from plait.protocol import Protocol
+from plait.wire.ssh import sftp as w
+
+from ._sftp_interfaces import ISFTPServer, SFTPError, statusForException
+from ._sftp_unix import UnixSFTPFileSystem
+
+#: The longest READ the server answers in full (longer ones are cut; clients must cope).
+MAX_READ_LENGTH = 256 * 1024
+#: Names per READDIR reply.
+READDIR_BATCH = 100
+
+# The extensions advertised in VERSION, with the file-system method each needs.
+_EXTENSIONS: tuple[tuple[bytes, bytes, str | None], ...] = (
+    (b"posix-rename@openssh.com", b"1", "posixRename"),
+    (b"statvfs@openssh.com", b"2", "statVFS"),
+    (b"fstatvfs@openssh.com", b"2", None),
+    (b"hardlink@openssh.com", b"1", "makeHardLink"),
+    (b"fsync@openssh.com", b"1", None),
+    (b"limits@openssh.com", b"1", None),
+)
+
+
+class _Directory:
+    """A directory handle's state: its listing and whether it is exhausted."""
+
+    __slots__ = ("iterator", "listing")
+
+    def __init__(self, listing: Any) -> None:
+        self.listing = listing
+        self.iterator = iter(listing)
+
+
+class FileTransferServer(Protocol):
+    """The SFTP server side for one session, serving ``fileSystem`` (an ``ISFTPServer``).
+
+    ``maxOpenHandles`` bounds the files and directories one client may hold open.
+    """
+
+    log = Logger()
+
+    def __init__(self, fileSystem: ISFTPServer, maxOpenHandles: int = 512) -> None:
+        self.fileSystem = fileSystem
+        self.maxOpenHandles = maxOpenHandles
+        self.clientVersion: int | None = None
+        self.clientExtensions: dict[bytes, bytes] = {}
+        self._reader = w.SFTPPacketReader()
+        self._handles: dict[bytes, Any] = {}
+        self._nextHandle = 0
+        self._lostWaiters: list[Deferred[None]] = []
+        self._dispatch: dict[type, Callable[[Any], None]] = {
+            w.Open: self._open,
+            w.Close: self._close,
+            w.Read: self._read,
+            w.Write: self._write,
+            w.LStat: lambda m: self._attrs(m, self.fileSystem.getAttrs, m.path, False),
+            w.Stat: lambda m: self._attrs(m, self.fileSystem.getAttrs, m.path, True),
+            w.FStat: self._fstat,
+            w.SetStat: lambda m: self._status(m, self.fileSystem.setAttrs, m.path, m.attrs),
+            w.FSetStat: self._fsetstat,
+            w.OpenDir: self._opendir,
+            w.ReadDir: self._readdir,
+            w.Remove: lambda m: self._status(m, self.fileSystem.removeFile, m.path),
+            w.MkDir: lambda m: self._status(m, self.fileSystem.makeDirectory, m.path, m.attrs),
+            w.RmDir: lambda m: self._status(m, self.fileSystem.removeDirectory, m.path),
+            w.RealPath: lambda m: self._name(m, self.fileSystem.realPath, m.path),
+            w.ReadLink: lambda m: self._name(m, self.fileSystem.readLink, m.path),
+            w.Rename: lambda m: self._status(m, self.fileSystem.renameFile, m.oldPath, m.newPath),
+            w.SymLink: lambda m: self._status(
+                m, self.fileSystem.makeLink, m.linkPath, m.targetPath
+            ),
+            w.PosixRename: lambda m: self._optional(m, "posixRename", m.oldPath, m.newPath),
+            w.HardLink: lambda m: self._optional(m, "makeHardLink", m.oldPath, m.newPath),
+            w.StatVFS: self._statvfs,
+            w.FStatVFS: self._fstatvfs,
+            w.FSync: self._fsync,
+            w.Limits: self._limits,
+            w.Extended: self._extended,
+        }
+
+    # -- connection -----------------------------------------------------------------------------
+
+    def connectionMade(self) -> None:
+        """Become the transport's producer, so a full write buffer pauses reading."""
+        register = getattr(self.transport, "registerProducer", None)
+        if register is not None:
+            register(self, True)
+
+    def pauseProducing(self) -> None:
+        """The transport's write buffer is full: stop reading requests."""
+        pause = getattr(self.transport, "pauseProducing", None)
+        if pause is not None:
+            pause()
+
+    def resumeProducing(self) -> None:
+        """The write buffer drained: read requests again."""
+        resume = getattr(self.transport, "resumeProducing", None)
+        if resume is not None:
+            resume()
+
+    def stopProducing(self) -> None:
+        """The transport is going away (``connectionLost`` cleans up)."""
+
+    def whenConnectionLost(self) -> Deferred[None]:
+        """A Deferred that fires when the connection is lost."""
+        d: Deferred[None] = Deferred()
+        self._lostWaiters.append(d)
+        return d
+
+    def connectionLost(self, reason: Failure | None = None) -> None:
+        """Close every handle the client left open."""
+        self.connected = 0
+        handles, self._handles = self._handles, {}
+        for obj in handles.values():
+            closer = obj.listing.close if isinstance(obj, _Directory) else obj.close
+            try:
+                result = closer()
+                if isinstance(result, Deferred):
+                    result.addErrback(lambda f: None)
+            except Exception:
+                self.log.failure("closing an SFTP handle after the connection was lost")
+        waiters, self._lostWaiters = self._lostWaiters, []
+        for d in waiters:
+            d.callback(None)
+
+    def dataReceived(self, data: bytes) -> None:
+        """Decode and dispatch every whole request."""
+        reader = self._reader
+        reader.receiveData(data)
+        while self.transport is not None and self.connected:
+            try:
+                message = reader.nextMessage()
+            except w.SFTPBadMessage as e:
+                self.log.warn("bad SFTP request: {error}", error=str(e))
+                if e.requestID is None or self.clientVersion is None:
+                    self._lose()
+                    return
+                self._sendStatus(e.requestID, w.FX.BAD_MESSAGE, str(e))
+                continue
+            except w.SFTPProtocolError as e:
+                self.log.warn("SFTP stream broken: {error}", error=str(e))
+                self._lose()
+                return
+            if message is None:
+                return
+            self._messageReceived(message)
+
+    def _messageReceived(self, message: w.Message) -> None:
+        if self.clientVersion is None:
+            if not isinstance(message, w.Init):
+                self.log.warn("SFTP request before INIT")
+                self._lose()
+                return
+            self._init(message)
+            return
+        handler = self._dispatch.get(type(message))
+        if handler is not None:
+            handler(message)
+            return
+        requestID = getattr(message, "requestID", None)
+        if isinstance(message, w.Init) or requestID is None:
+            self.log.warn("unexpected SFTP packet {message!r}", message=message)
+            self._lose()
+            return
+        self._sendStatus(requestID, w.FX.OP_UNSUPPORTED, "Operation unsupported")
+
+    def _lose(self) -> None:
+        if self.transport is not None:
+            self.transport.loseConnection()
+
+    # -- replies --------------------------------------------------------------------------------
+
+    def _send(self, message: w.Message) -> None:
+        if self.connected and self.transport is not None:
+            self.transport.write(w.encodePacket(message))
+
+    def _sendStatus(self, requestID: int, code: int, message: str = "") -> None:
+        self._send(w.Status(requestID, code, message or w.STATUS_MESSAGES.get(code, ""), "en"))
+
+    def _sendError(self, requestID: int, error: BaseException) -> None:
+        code, text = statusForException(error)
+        if code == w.FX.FAILURE and not isinstance(error, (SFTPError, OSError)):
+            # A bug in the file system, not a refusal: the operator wants the traceback.
+            self.log.failure("SFTP file system failed", Failure(error), level=LogLevel.error)
+        self._sendStatus(requestID, code, text)
+
+    def _call(
+        self,
+        requestID: int,
+        function: Callable[..., Any],
+        args: Sequence[Any],
+        reply: Callable[[Any], w.Message | None],
+    ) -> None:
+        """Call the file system; send ``reply(result)`` or the error's status, exactly once."""
+        try:
+            result = function(*args)
+            if inspect.iscoroutine(result):
+                result = ensureDeferred(result)
+        except Exception as e:
+            self._sendError(requestID, e)
+            return
+        if isinstance(result, Deferred):
+
+            def ok(value: Any) -> None:
+                try:
+                    answer = reply(value)
+                except Exception as e:
+                    self._sendError(requestID, e)
+                    return
+                if answer is not None:
+                    self._send(answer)
+
+            def failed(failure: Failure) -> None:
+                self._sendError(requestID, failure.value)
+
+            result.addCallbacks(ok, failed)
+            return
+        try:
+            answer = reply(result)
+        except Exception as e:
+            self._sendError(requestID, e)
+            return
+        if answer is not None:
+            self._send(answer)
+
+    def _status(self, m: Any, function: Callable[..., Any], *args: Any) -> None:
+        rid = m.requestID
+        self._call(rid, function, args, lambda _: w.Status(rid, w.FX.OK, "Success", "en"))
+
+    def _attrs(self, m: Any, function: Callable[..., Any], *args: Any) -> None:
+        rid = m.requestID
+        self._call(rid, function, args, lambda attrs: w.Attrs(rid, attrs))
+
+    def _name(self, m: Any, function: Callable[..., Any], *args: Any) -> None:
+        rid = m.requestID
+
+        def reply(path: bytes) -> w.Message:
+            attrs = w.FileAttributes()
+            return w.Name(rid, (w.NameEntry(path, path, attrs),))
+
+        self._call(rid, function, args, reply)
+
+    def _optional(self, m: Any, method: str, *args: Any) -> None:
+        function = getattr(self.fileSystem, method, None)
+        if function is None:
+            self._sendStatus(m.requestID, w.FX.OP_UNSUPPORTED)
+            return
+        self._status(m, function, *args)
+
+    # -- handles --------------------------------------------------------------------------------
+
+    def _newHandle(self, obj: Any) -> bytes:
+        while True:
+            self._nextHandle = (self._nextHandle + 1) & 0xFFFFFFFF
+            handle = self._nextHandle.to_bytes(4, "big")
+            if handle not in self._handles:
+                self._handles[handle] = obj
+                return handle
+
+    def _file(self, handle: bytes) -> Any:
+        obj = self._handles.get(handle)
+        if obj is None or isinstance(obj, _Directory):
+            raise SFTPError(w.FX.FAILURE, "Invalid handle")
+        return obj
+
+    def _handleSlotFree(self, requestID: int) -> bool:
+        if len(self._handles) >= self.maxOpenHandles:
+            self._sendStatus(requestID, w.FX.FAILURE, "Too many open handles")
+            return False
+        return True
+
+    # -- requests -------------------------------------------------------------------------------
+
+    def _init(self, m: w.Init) -> None:
+        self.clientVersion = m.version
+        self.clientExtensions = w.extensionsDict(m.extensions)
+        extensions = [
+            (name, data)
+            for name, data, method in _EXTENSIONS
+            if method is None or hasattr(self.fileSystem, method)
+        ]
+        gotVersion = getattr(self.fileSystem, "gotVersion", None)
+        if gotVersion is not None:
+            extensions.extend(gotVersion(m.version, dict(self.clientExtensions)).items())
+        self._send(w.Version(w.SFTP_VERSION, tuple(extensions)))
+
+    def _open(self, m: w.Open) -> None:
+        if not self._handleSlotFree(m.requestID):
+            return
+        rid = m.requestID
+        self._call(
+            rid,
+            self.fileSystem.openFile,
+            (m.filename, m.pflags, m.attrs),
+            lambda f: w.Handle(rid, self._newHandle(f)),
+        )
+
+    def _opendir(self, m: w.OpenDir) -> None:
+        if not self._handleSlotFree(m.requestID):
+            return
+        rid = m.requestID
+        self._call(
+            rid,
+            self.fileSystem.openDirectory,
+            (m.path,),
+            lambda listing: w.Handle(rid, self._newHandle(_Directory(listing))),
+        )
+
+    def _close(self, m: w.Close) -> None:
+        obj = self._handles.pop(m.handle, None)
+        if obj is None:
+            self._sendStatus(m.requestID, w.FX.FAILURE, "Invalid handle")
+            return
+        closer = obj.listing.close if isinstance(obj, _Directory) else obj.close
+        self._status(m, closer)
+
+    def _read(self, m: w.Read) -> None:
+        rid = m.requestID
+
+        def reply(data: bytes) -> w.Message:
+            if not data:
+                return w.Status(rid, w.FX.EOF, "End of file", "en")
+            return w.Data(rid, data)
+
+        try:
+            f = self._file(m.handle)
+        except SFTPError as e:
+            self._sendError(rid, e)
+            return
+        self._call(rid, f.readChunk, (m.offset, min(m.length, MAX_READ_LENGTH)), reply)
+
+    def _write(self, m: w.Write) -> None:
+        try:
+            f = self._file(m.handle)
+        except SFTPError as e:
+            self._sendError(m.requestID, e)
+            return
+        self._status(m, f.writeChunk, m.offset, m.data)
+
+    def _fstat(self, m: w.FStat) -> None:
+        try:
+            f = self._file(m.handle)
+        except SFTPError as e:
+            self._sendError(m.requestID, e)
+            return
+        self._attrs(m, f.getAttrs)
+
+    def _fsetstat(self, m: w.FSetStat) -> None:
+        try:
+            f = self._file(m.handle)
+        except SFTPError as e:
+            self._sendError(m.requestID, e)
+            return
+        self._status(m, f.setAttrs, m.attrs)
+
+    def _readdir(self, m: w.ReadDir) -> None:
+        obj = self._handles.get(m.handle)
+        if not isinstance(obj, _Directory):
+            self._sendStatus(m.requestID, w.FX.FAILURE, "Invalid handle")
+            return
+        names: list[w.NameEntry] = []
+        try:
+            for entry in obj.iterator:
+                if not isinstance(entry, w.NameEntry):  # Conch-style (name, longname, attrs)
+                    entry = w.NameEntry(*entry)
+                names.append(entry)
+                if len(names) >= READDIR_BATCH:
+                    break
+        except Exception as e:
+            if not names:
+                self._sendError(m.requestID, e)
+                return
+        if not names:
+            self._sendStatus(m.requestID, w.FX.EOF, "End of file")
+            return
+        self._send(w.Name(m.requestID, tuple(names)))
+
+    def _statvfs(self, m: w.StatVFS) -> None:
+        function = getattr(self.fileSystem, "statVFS", None)
+        if function is None:
+            self._sendStatus(m.requestID, w.FX.OP_UNSUPPORTED)
+            return
+        rid = m.requestID
+        self._call(rid, function, (m.path,), lambda r: w.ExtendedReply(rid, r.encode()))
+
+    def _fileExtra(self, m: Any, method: str) -> Callable[..., Any] | None:
+        try:
+            f = self._file(m.handle)
+        except SFTPError as e:
+            self._sendError(m.requestID, e)
+            return None
+        function = getattr(f, method, None)
+        if function is None:
+            self._sendStatus(m.requestID, w.FX.OP_UNSUPPORTED)
+        return function
+
+    def _fstatvfs(self, m: w.FStatVFS) -> None:
+        function = self._fileExtra(m, "statVFS")
+        if function is not None:
+            rid = m.requestID
+            self._call(rid, function, (), lambda r: w.ExtendedReply(rid, r.encode()))
+
+    def _fsync(self, m: w.FSync) -> None:
+        function = self._fileExtra(m, "fsync")
+        if function is not None:
+            self._status(m, function)
+
+    def _limits(self, m: w.Limits) -> None:
+        limits = w.LimitsReply(
+            w.MAX_PACKET_LENGTH, MAX_READ_LENGTH, MAX_READ_LENGTH, self.maxOpenHandles
+        )
+        self._send(w.ExtendedReply(m.requestID, limits.encode()))
+
+    def _extended(self, m: w.Extended) -> None:
+        rid = m.requestID
+        self._call(
+            rid,
+            self.fileSystem.extendedRequest,
+            (m.name, m.data),
+            lambda data: w.ExtendedReply(rid, data),
+        )
+
+
+def runStdioServer(
+    reactor: Any, fileSystem: ISFTPServer | None = None, stdin: int = 0, stdout: int = 1
+) -> Deferred[None]:
+    """Serve SFTP on standard input/output (an sshd subsystem, ``sftp -D``).
+
+    ``fileSystem`` defaults to ``UnixSFTPFileSystem()`` rooted nowhere, starting in the
+    current directory (OpenSSH's sftp-server starts in the user's home, which is where sshd
+    runs it). Returns a Deferred that fires when the client goes away.
+    """
+    from plait.reactor import StandardIO
+
+    if fileSystem is None:
+        fileSystem = UnixSFTPFileSystem(home=os.getcwd())
+    server = FileTransferServer(fileSystem)
+    done = server.whenConnectionLost()
+    StandardIO(server, stdin, stdout, reactor=reactor)
+    return done
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m plait.ssh.sftp [-d HOME] [-r ROOT]``: an SFTP server on stdin/stdout."""
+    from plait.reactor import defaultReactorClass
+
+    parser = argparse.ArgumentParser(
+        prog="python -m plait.ssh.sftp", description="An SFTP server on stdin/stdout."
+    )
+    parser.add_argument("-d", "--home", help="start directory (default: the current one)")
+    parser.add_argument("-r", "--root", help="confine the client to this directory")
+    args = parser.parse_args(argv)
+    home = args.home if args.home is not None else (None if args.root else os.getcwd())
+    fileSystem = UnixSFTPFileSystem(home=home, root=args.root)
+    reactor = defaultReactorClass()()
+    done = runStdioServer(reactor, fileSystem)
+    done.addBoth(lambda _: reactor.stop())
+    reactor.run()
+    return 0

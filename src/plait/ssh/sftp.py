@@ -1,0 +1,51 @@
+"""SFTP version 3 on the reactor: a server over a pluggable file system, and a client.
+
+- ``FileTransferServer(fileSystem)``: the server ``Protocol``; run it over an SSH channel (the
+  ``sftp`` subsystem), a pipe, or standard input/output (``runStdioServer(reactor)``, or
+  ``python -m plait.ssh.sftp [-d HOME] [-r ROOT]``, usable as an sshd ``Subsystem`` command
+  and with OpenSSH's ``sftp -D``).
+- ``ISFTPServer``/``ISFTPFile``/``ISFTPDirectory``: the file system it serves;
+  ``UnixSFTPFileSystem(home, root=None)`` is the local disk, optionally confined to ``root``.
+- ``FileTransferClient()``: the client ``Protocol``; Deferred-returning operations, plus
+  ``get``/``put`` that stream a whole file with many requests in flight.
+
+Errors: a refused request is ``SFTPError`` (``.code`` an ``FX`` status, ``.message``); a peer
+that breaks the protocol is ``plait.wire.ssh.sftp.SFTPProtocolError``/``SFTPBadMessage``
+(logged; the connection is lost).
+"""
+
+from plait.ssh._sftp_client import ClientDirectory, ClientFile, FileTransferClient
+from plait.ssh._sftp_interfaces import (
+    ISFTPDirectory,
+    ISFTPFile,
+    ISFTPServer,
+    SFTPError,
+    statusForException,
+)
+from plait.ssh._sftp_server import FileTransferServer, main, runStdioServer
+from plait.ssh._sftp_unix import UnixSFTPDirectory, UnixSFTPFile, UnixSFTPFileSystem
+from plait.wire.ssh.sftp import FX, FXF, FileAttributes, NameEntry
+
+__all__ = [
+    "FX",
+    "FXF",
+    "ClientDirectory",
+    "ClientFile",
+    "FileAttributes",
+    "FileTransferClient",
+    "FileTransferServer",
+    "ISFTPDirectory",
+    "ISFTPFile",
+    "ISFTPServer",
+    "NameEntry",
+    "SFTPError",
+    "UnixSFTPDirectory",
+    "UnixSFTPFile",
+    "UnixSFTPFileSystem",
+    "main",
+    "runStdioServer",
+    "statusForException",
+]
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,111 @@
+"""UnixSFTPFileSystem with a root: virtual paths, and no way out by '..' or symlinks."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from plait.ssh.sftp import FX, FXF, SFTPError, UnixSFTPFileSystem
+from plait.wire.ssh.sftp import FileAttributes
+
+
+@pytest.fixture
+def jail(tmp_path: Path) -> tuple[UnixSFTPFileSystem, Path, Path]:
+    root = tmp_path / "root"
+    (root / "home" / "u").mkdir(parents=True)
+    (root / "inside.txt").write_bytes(b"inside")
+    outside = tmp_path / "secret.txt"
+    outside.write_bytes(b"secret")
+    fs = UnixSFTPFileSystem(home="/home/u", root=root)
+    return fs, root, outside
+
+
+def _read(fs: UnixSFTPFileSystem, path: bytes) -> bytes:
+    f = fs.openFile(path, FXF.READ, FileAttributes())
+    try:
+        return f.readChunk(0, 100)
+    finally:
+        f.close()
+
+
+def test_virtual_paths(jail: tuple[UnixSFTPFileSystem, Path, Path]) -> None:
+    """'/' is the root, '.' is the home inside it, '..' stops at the root."""
+    fs, _, _ = jail
+    assert fs.realPath(b".") == b"/home/u"
+    assert fs.realPath(b"../../../..") == b"/"
+    assert fs.realPath(b"/../inside.txt") == b"/inside.txt"
+    assert _read(fs, b"../../inside.txt") == b"inside"
+    assert _read(fs, b"/../../inside.txt") == b"inside"
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["../../../secret.txt", "/../secret.txt", "SECRET_ABSOLUTE", "../../.."],
+)
+def test_symlink_escape_refused(jail: tuple[UnixSFTPFileSystem, Path, Path], target: str) -> None:
+    """A symlink pointing outside the root resolves inside it, never to the outside file."""
+    fs, root, outside = jail
+    if target == "SECRET_ABSOLUTE":
+        target = str(outside)
+    os.symlink(target, root / "home" / "u" / "link")
+    with pytest.raises((OSError, SFTPError)):
+        _read(fs, b"link")  # no such file (or, for '../../..', the root directory itself)
+    with pytest.raises((OSError, SFTPError)):
+        _read(fs, b"link/secret.txt")
+    assert fs.realPath(b"link").startswith(b"/")
+    assert not fs.realPath(b"link").startswith(os.fsencode(root))
+
+
+def test_symlink_absolute_target_is_root_relative(
+    jail: tuple[UnixSFTPFileSystem, Path, Path],
+) -> None:
+    """An absolute symlink target means a path under the root."""
+    fs, root, _ = jail
+    fs.makeLink(b"abs", b"/inside.txt")
+    assert os.readlink(root / "home" / "u" / "abs") == "/inside.txt"
+    assert _read(fs, b"abs") == b"inside"
+    assert fs.getAttrs(b"abs", True).size == 6
+    assert fs.readLink(b"abs") == b"/inside.txt"
+    assert fs.realPath(b"abs") == b"/inside.txt"
+
+
+def test_directory_symlink_loop(jail: tuple[UnixSFTPFileSystem, Path, Path]) -> None:
+    """A symlink loop is ELOOP, not a hang."""
+    fs, root, _ = jail
+    os.symlink("b", root / "a")
+    os.symlink("a", root / "b")
+    with pytest.raises(OSError) as info:
+        fs.getAttrs(b"/a/x", True)
+    assert info.value.errno == 40
+
+
+def test_writes_stay_inside(jail: tuple[UnixSFTPFileSystem, Path, Path]) -> None:
+    """Creating through a dangling escaping symlink creates inside the root."""
+    fs, root, outside = jail
+    os.symlink("../../../../new.txt", root / "home" / "u" / "dangling")
+    f = fs.openFile(b"dangling", FXF.WRITE | FXF.CREAT, FileAttributes())
+    f.writeChunk(0, b"x")
+    f.close()
+    assert not (outside.parent / "new.txt").exists()
+    assert (root / "new.txt").read_bytes() == b"x"
+
+
+def test_listing_and_removal_use_root(jail: tuple[UnixSFTPFileSystem, Path, Path]) -> None:
+    """Directory listing, mkdir, rename and remove act under the root."""
+    fs, root, _ = jail
+    fs.makeDirectory(b"/d", FileAttributes())
+    assert (root / "d").is_dir()
+    fs.renameFile(b"/inside.txt", b"/d/moved")
+    assert (root / "d" / "moved").exists()
+    directory = fs.openDirectory(b"/d")
+    names = [entry.filename for entry in directory]
+    directory.close()
+    assert sorted(names) == [b".", b"..", b"moved"]
+    fs.removeFile(b"/d/moved")
+    fs.removeDirectory(b"/d")
+    assert not (root / "d").exists()
+    with pytest.raises(SFTPError) as info:
+        fs.openFile(b"/home", FXF.READ, FileAttributes())
+    assert info.value.code == FX.FAILURE
