@@ -16,7 +16,9 @@ is named after its subcommand and names an object with
 - ``name: str`` and ``description: str`` (one line, shown by ``plait --help``),
 - ``addArguments(parser: argparse.ArgumentParser) -> None`` (its options),
 - ``makeService(reactor, options: argparse.Namespace) -> IService`` (what to run; raise
-  ``ValueError``/``OSError`` with a clear message for bad input: it becomes status 1).
+  ``ValueError``/``OSError`` with a clear message for bad input: it becomes status 1),
+- or instead, for a one-shot command (``plait keygen``), ``run(options) -> int``: called
+  without a reactor, services, logging or pid file; its result is the exit status.
 
 The module an entry point names is imported for ``--help``, so it must import nothing heavy at
 its top level: import the implementation inside ``makeService``.
@@ -234,6 +236,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = parser.parse_args(argv)
     if options.workers < 0:
         parser.error("--workers must be 0 or more")
+    if callable(getattr(command, "run", None)):
+        return int(command.run(options))
 
     from plait import reactor as reactors
 
