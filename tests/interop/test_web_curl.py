@@ -65,6 +65,27 @@ def test_curl_keep_alive_and_range(www: Path) -> None:
         assert ranged.stdout == (www / "big.bin").read_bytes()[:100]
 
 
+@needsCurl
+def test_curl_unknown_expectation_417(www: Path) -> None:
+    """An Expect other than 100-continue is answered 417 (RFC 9110 10.1.1), then the server
+    still serves the next connection."""
+    with plaitCommand("web", "--path", str(www), *LISTEN) as (port, _):
+        base = f"http://127.0.0.1:{port}"
+        result = curl(
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-H",
+            "Expect: x-magic",
+            "-d",
+            "x",
+            f"{base}/hello.txt",
+        )
+        assert result.stdout == b"417"
+        assert curl(f"{base}/hello.txt").stdout == b"hello from plait\n"
+
+
 RESOURCE = """
 from plait.web import Resource
 
