@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from plait.wire.ssh.keys import (
+    BadPassphraseError,
     KnownHosts,
     PrivateKey,
     PublicKey,
@@ -97,6 +98,21 @@ def test_load_ssh_keygen_pem(
     _keygen("-q", "-t", kind, "-b", str(bits), "-m", fmt, "-N", passphrase, "-f", str(path))
     key = loadPrivateKey(path.read_bytes(), passphrase or None)
     assert key.publicKey() == parsePublicKey(path.with_suffix(".pub").read_bytes())
+
+
+@pytest.mark.parametrize(
+    "cipher",
+    ["aes256-gcm@openssh.com", "chacha20-poly1305@openssh.com", "aes128-ctr", "aes256-cbc"],
+)
+def test_load_ssh_keygen_other_ciphers(tmp_path: Path, cipher: str) -> None:
+    """Keys ssh-keygen -Z encrypts with other ciphers load; a wrong passphrase is refused."""
+    path = tmp_path / "key"
+    _keygen("-q", "-t", "ed25519", "-N", PASSPHRASE, "-Z", cipher, "-C", "z", "-f", str(path))
+    key = loadPrivateKey(path.read_bytes(), PASSPHRASE)
+    assert key.publicKey() == parsePublicKey(path.with_suffix(".pub").read_bytes())
+    assert key.comment == "z"
+    with pytest.raises(BadPassphraseError):
+        loadPrivateKey(path.read_bytes(), PASSPHRASE + "!")
 
 
 def _write(path: Path, data: bytes) -> Path:

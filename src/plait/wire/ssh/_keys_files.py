@@ -18,16 +18,19 @@ import hmac
 import re
 import secrets
 
-from cryptography.exceptions import InvalidTag, UnsupportedAlgorithm
+from cryptography.exceptions import InvalidSignature, InvalidTag, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.poly1305 import Poly1305
 
 from plait.wire._errors import ProtocolError
 from plait.wire.ssh._keys import (
     _CURVES,
     MAX_BLOB,
+    RSA_MAX_BITS,
+    RSA_MIN_BITS,
     BadPassphraseError,
     EncryptedKeyError,
     KeyFormatError,
@@ -55,6 +58,7 @@ _CIPHERS = {
     "aes128-cbc": (16, 16, 16, "cbc"),
     "aes256-cbc": (32, 16, 16, "cbc"),
     "aes256-gcm@openssh.com": (32, 12, 16, "gcm"),
+    "chacha20-poly1305@openssh.com": (64, 0, 8, "chacha"),
 }
 
 
@@ -81,6 +85,21 @@ def _crypt(mode: str, key: bytes, iv: bytes, data: bytes, encrypt: bool) -> byte
     cipher = Cipher(algorithms.AES(key), mode_)
     ctx = cipher.encryptor() if encrypt else cipher.decryptor()
     return ctx.update(data) + ctx.finalize()
+
+
+def _chachaPolyOpen(key: bytes, data: bytes, tag: bytes) -> bytes:
+    """OpenSSH's chacha20-poly1305 with sequence number 0 and no length header (PROTOCOL.
+    chacha20poly1305): the Poly1305 key is block 0 of the keystream, the data uses blocks 1+."""
+    nonce = bytes(8)  # the sequence number, big-endian
+    polyKey = Cipher(algorithms.ChaCha20(key, bytes(8) + nonce), None).encryptor()
+    mac = Poly1305(polyKey.update(bytes(32)))
+    mac.update(data)
+    try:
+        mac.verify(tag)
+    except InvalidSignature:
+        raise BadPassphraseError("wrong passphrase for the private key") from None
+    stream = Cipher(algorithms.ChaCha20(key, (1).to_bytes(8, "little") + nonce), None)
+    return stream.decryptor().update(data)
 
 
 def _privateFields(key: PrivateKey) -> bytes:
@@ -165,7 +184,7 @@ def _loadOpenSSH(data: bytes, passphrase: bytes | None) -> PrivateKey:
     if cipherName not in _CIPHERS:
         raise KeyFormatError(f"unsupported private key cipher {cipherName!r}")
     keyLen, ivLen, block, mode = _CIPHERS[cipherName]
-    tag = r.raw(16) if mode == "gcm" else b""
+    tag = r.raw(16) if mode in ("gcm", "chacha") else b""
     r.done()
     if len(section) % block:
         raise KeyFormatError("private key section is not a whole number of blocks")
@@ -186,6 +205,8 @@ def _loadOpenSSH(data: bytes, passphrase: bytes | None) -> PrivateKey:
                 section = AESGCM(key).decrypt(iv, section + tag, None)
             except InvalidTag:
                 raise BadPassphraseError("wrong passphrase for the private key") from None
+        elif mode == "chacha":
+            section = _chachaPolyOpen(key[:32], section, tag)
         else:
             section = _crypt(mode, key, iv, section, False)
     elif kdfName != "none":
@@ -222,6 +243,8 @@ def _readPrivateFields(keyType: str, s: SSHReader) -> PrivateCryptoKey:
         return ec.EllipticCurvePrivateNumbers(d, public.public_numbers()).private_key()
     if keyType == "ssh-rsa":
         n, e, d, iqmp, p, q = (s.mpint() for _ in range(6))
+        if not RSA_MIN_BITS <= n.bit_length() <= RSA_MAX_BITS:  # before any costly check
+            raise KeyFormatError(f"RSA key of {n.bit_length()} bits")
         if p * q != n:
             raise KeyFormatError("RSA private key factors do not match its modulus")
         nums = rsa.RSAPrivateNumbers(
