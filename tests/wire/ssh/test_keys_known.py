@@ -158,3 +158,16 @@ def test_comments_and_blank_lines() -> None:
     kh = KnownHosts.parse(b"# c\n\n" + ED.toOpenSSH().join([b"h ", b" a comment\n"]))
     assert len(kh.entries) == 1 and kh.entries[0].comment == "a comment"
     assert kh.entries[0].lineNumber == 3
+
+
+def test_tabs_and_marker_spacing() -> None:
+    """Fields may be separated by tabs and runs of blanks, markers included."""
+    key = ED.toOpenSSH().decode().replace(" ", "\t")
+    kh = KnownHosts.parse(f"h1\t{key}\n@revoked\t  h2  {key}\n", strict=True)
+    assert kh.verify("h1", 22, ED) == "match" and kh.verify("h2", 22, ED) == "revoked"
+
+
+def test_marker_without_entry() -> None:
+    """A marker alone on a line is a bad line."""
+    with pytest.raises(KeyFormatError, match="hosts keytype"):
+        KnownHosts.parse("@revoked", strict=True)

@@ -470,7 +470,11 @@ class PrivateKey:
         )
 
     def toPEM(self, passphrase: bytes | str | None = None) -> bytes:
-        """The key as PEM PKCS#8 (``ENCRYPTED PRIVATE KEY`` with a passphrase)."""
+        """The key as PEM PKCS#8 (``ENCRYPTED PRIVATE KEY`` with a passphrase).
+
+        OpenSSH reads these for ECDSA and RSA keys; for Ed25519 keys (which OpenSSH 9.2 does not
+        read as PEM) prefer ``toOpenSSH``.
+        """
         from cryptography.hazmat.primitives import serialization
 
         enc: serialization.KeySerializationEncryption

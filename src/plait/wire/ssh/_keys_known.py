@@ -63,12 +63,13 @@ def _parseEntry(line: str, lineNumber: int) -> KnownHostsEntry | None:
         return None
     marker = None
     if text.startswith("@"):
-        word, _, text = text.partition(" ")
+        word, *more = text.split(None, 1)
         if word not in _MARKERS:
             raise KeyFormatError(f"unknown marker {word!r}")
         marker = word[1:]
-        text = text.strip()
-    hosts, _, rest = text.partition(" ")
+        text = more[0] if more else ""
+    hosts, *more = text.split(None, 1) or [""]
+    rest = more[0] if more else ""
     if not hosts or not rest.strip():
         raise KeyFormatError("a known_hosts line is 'hosts keytype base64 [comment]'")
     key = parsePublicKeyLine(rest.encode("utf-8"))
