@@ -7,7 +7,8 @@
   (a bare httptools+uvloop protocol writing a canned answer) and nginx with one process as the
   ceiling (servers/web_nginx.py, a temporary config in a temporary directory).
 - web.latency.p50 / .p99: the same servers at ``wrk -t1 -c1 --latency`` (one request in
-  flight), the 50th and 99th percentile latency.
+  flight), the 50th and 99th percentile latency; nginx shows the machine's own floor (a p99
+  that is high for nginx too is the machine's scheduling noise, not the framework's).
 - web.static: a 1 MiB file through ``wrk -t1 -c10``: plait's ``static.File``, Twisted's
   ``static.File`` and nginx (sendfile), in MB/s (10^6 bytes of body per second).
 - web.workers: ``plait --workers 2 web --resource ...`` against ``--workers 1`` (the ratio is
@@ -242,7 +243,10 @@ ROWS = [
         title="median latency of the same GET at wrk -t1 -c1 (one request in flight)",
         unit="us",
         higherIsBetter=False,
-        impls=tuple(Impl(name, _latency(name, _P50)) for name in _FRAMEWORKS),
+        impls=(
+            *(Impl(name, _latency(name, _P50)) for name in _FRAMEWORKS),
+            Impl("nginx", _latency("nginx", _P50), reference=True),
+        ),
         seconds=(5.0, 2.0),
         timeout=_timeout,
     ),
@@ -251,7 +255,10 @@ ROWS = [
         title="99th-percentile latency of the same GET at wrk -t1 -c1",
         unit="us",
         higherIsBetter=False,
-        impls=tuple(Impl(name, _latency(name, _P99)) for name in _FRAMEWORKS),
+        impls=(
+            *(Impl(name, _latency(name, _P99)) for name in _FRAMEWORKS),
+            Impl("nginx", _latency("nginx", _P99), reference=True),
+        ),
         targets=(Target("aiohttp", 1.0, plait="plait-uvloop", source="issue 8: p99 <= aiohttp's"),),
         seconds=(5.0, 2.0),
         timeout=_timeout,
