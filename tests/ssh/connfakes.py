@@ -89,3 +89,46 @@ class ServicePair:
             if not progressed:
                 return moved
         raise AssertionError("packets still flowing after the pump limit")
+
+
+class LivePair(ServicePair):
+    """A ``ServicePair`` on a real reactor: packets are delivered by ``callLater(0, ...)``."""
+
+    def __init__(self, client: SSHService, server: SSHService, reactor: Any) -> None:
+        self._scheduled = False
+        super().__init__(client, server, reactor)
+        for transport in (self.clientTransport, self.serverTransport):
+            original = transport.sendPacket
+
+            def sendPacket(messageType: int, payload: bytes, original: Any = original) -> None:
+                original(messageType, payload)
+                self._schedule()
+
+            transport.sendPacket = sendPacket  # type: ignore[method-assign]
+        self._schedule()
+
+    def _schedule(self) -> None:
+        if not self._scheduled:
+            self._scheduled = True
+            self.clock.callLater(0, self._deliver)
+
+    def _deliver(self) -> None:
+        self._scheduled = False
+        self.pump(limit=1000000)
+
+
+def runUntil(reactor: Any, condition: Any, timeout: float = 10.0) -> None:
+    """Run ``reactor`` until ``condition()`` is true (checked every 10 ms), at most ``timeout``."""
+    import time
+
+    deadline = time.monotonic() + timeout
+
+    def check() -> None:
+        if condition() or time.monotonic() > deadline:
+            reactor.stop()
+        else:
+            reactor.callLater(0.01, check)
+
+    reactor.callLater(0, check)
+    reactor.run(installSignalHandlers=False)
+    assert condition(), "condition not reached in time"

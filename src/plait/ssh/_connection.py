@@ -114,7 +114,9 @@ class SSHConnection(SSHService):
         self.keepalivesOutstanding = 0
         self._stopped = False
         self._tcp: Any = None
+        self._stopHooks: list[Callable[[], object]] = []
         self.paused = False
+        self.serverForwarding: Any = None  # the tcpip-forward listeners (plait.ssh.forwarding)
 
     # -- service life ----------------------------------------------------------------------
 
@@ -158,6 +160,19 @@ class SSHConnection(SSHService):
                 channel.openFailed(Failure(reason))
             else:
                 channel._finish()
+        hooks, self._stopHooks = self._stopHooks, []
+        for hook in hooks:
+            try:
+                hook()
+            except Exception:
+                _log.failure("error in a stop hook of {conn!r}", conn=self)
+
+    def notifyOnStop(self, hook: Callable[[], object]) -> None:
+        """Call ``hook()`` when the service stops (listeners of forwards close this way)."""
+        if self._stopped:
+            hook()
+        else:
+            self._stopHooks.append(hook)
 
     # -- flow control from the TCP connection below (IPushProducer) ------------------------
 

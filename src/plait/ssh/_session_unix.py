@@ -1,0 +1,312 @@
+"""``UnixConchUser``: sessions as UNIX processes (login shell, commands, PTYs) for ``plait sshd``.
+
+The login shell runs as ``shell`` with argv[0] ``-<name>`` (a login shell), commands as
+``shell -c COMMAND``, in the user's home with the user's uid/gid, on a new PTY when the client
+asked for one (its terminal modes and size applied; ``window-change`` resizes it). Without a
+PTY the program's stderr is the channel's extended data 1. When the program ends the session
+sends ``exit-status`` (or ``exit-signal``), EOF and CLOSE.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import signal as signalModule
+import struct
+import termios
+from typing import Any
+
+from plait.defer import Failure
+from plait.log import Logger
+from plait.protocol import ProcessProtocol, ProcessTerminated
+from plait.ssh._session import ConchUser, SessionRestrictions, SSHSession
+from plait.wire.ssh.connection import ExitSignal, TerminalMode, WindowChange
+
+__all__ = ["UnixConchUser", "applyTerminalModes", "setWindowSize"]
+
+_log = Logger(namespace="plait.ssh.session")
+
+DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
+ROOT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+_CC = {
+    TerminalMode.VINTR: "VINTR",
+    TerminalMode.VQUIT: "VQUIT",
+    TerminalMode.VERASE: "VERASE",
+    TerminalMode.VKILL: "VKILL",
+    TerminalMode.VEOF: "VEOF",
+    TerminalMode.VEOL: "VEOL",
+    TerminalMode.VEOL2: "VEOL2",
+    TerminalMode.VSTART: "VSTART",
+    TerminalMode.VSTOP: "VSTOP",
+    TerminalMode.VSUSP: "VSUSP",
+    TerminalMode.VREPRINT: "VREPRINT",
+    TerminalMode.VWERASE: "VWERASE",
+    TerminalMode.VLNEXT: "VLNEXT",
+    TerminalMode.VDISCARD: "VDISCARD",
+}
+# (index into tcgetattr's list, flag name)
+_FLAGS = {
+    TerminalMode.IGNPAR: (0, "IGNPAR"),
+    TerminalMode.PARMRK: (0, "PARMRK"),
+    TerminalMode.INPCK: (0, "INPCK"),
+    TerminalMode.ISTRIP: (0, "ISTRIP"),
+    TerminalMode.INLCR: (0, "INLCR"),
+    TerminalMode.IGNCR: (0, "IGNCR"),
+    TerminalMode.ICRNL: (0, "ICRNL"),
+    TerminalMode.IUCLC: (0, "IUCLC"),
+    TerminalMode.IXON: (0, "IXON"),
+    TerminalMode.IXANY: (0, "IXANY"),
+    TerminalMode.IXOFF: (0, "IXOFF"),
+    TerminalMode.IMAXBEL: (0, "IMAXBEL"),
+    TerminalMode.IUTF8: (0, "IUTF8"),
+    TerminalMode.OPOST: (1, "OPOST"),
+    TerminalMode.OLCUC: (1, "OLCUC"),
+    TerminalMode.ONLCR: (1, "ONLCR"),
+    TerminalMode.OCRNL: (1, "OCRNL"),
+    TerminalMode.ONOCR: (1, "ONOCR"),
+    TerminalMode.ONLRET: (1, "ONLRET"),
+    TerminalMode.CS7: (2, "CS7"),
+    TerminalMode.CS8: (2, "CS8"),
+    TerminalMode.PARENB: (2, "PARENB"),
+    TerminalMode.PARODD: (2, "PARODD"),
+    TerminalMode.ISIG: (3, "ISIG"),
+    TerminalMode.ICANON: (3, "ICANON"),
+    TerminalMode.XCASE: (3, "XCASE"),
+    TerminalMode.ECHO: (3, "ECHO"),
+    TerminalMode.ECHOE: (3, "ECHOE"),
+    TerminalMode.ECHOK: (3, "ECHOK"),
+    TerminalMode.ECHONL: (3, "ECHONL"),
+    TerminalMode.NOFLSH: (3, "NOFLSH"),
+    TerminalMode.TOSTOP: (3, "TOSTOP"),
+    TerminalMode.IEXTEN: (3, "IEXTEN"),
+    TerminalMode.ECHOCTL: (3, "ECHOCTL"),
+    TerminalMode.ECHOKE: (3, "ECHOKE"),
+    TerminalMode.PENDIN: (3, "PENDIN"),
+}
+
+
+def applyTerminalModes(fd: int, modes: tuple[tuple[int, int], ...]) -> None:
+    """Set the encoded terminal ``modes`` on the terminal ``fd`` (unknown ones are skipped)."""
+    attrs: list[Any] = termios.tcgetattr(fd)
+    cc = list(attrs[6])
+    for opcode, value in modes:
+        ccName = _CC.get(opcode)  # type: ignore[call-overload]
+        if ccName is not None:
+            index = getattr(termios, ccName, None)
+            if index is not None and index < len(cc):
+                cc[index] = bytes((value & 0xFF,)) if isinstance(cc[index], bytes) else value
+            continue
+        flag = _FLAGS.get(opcode)  # type: ignore[call-overload]
+        if flag is None:
+            continue
+        which, name = flag
+        bit = getattr(termios, name, None)
+        if bit is None:
+            continue
+        attrs[which] = attrs[which] | bit if value else attrs[which] & ~bit
+    attrs[6] = cc
+    termios.tcsetattr(fd, termios.TCSANOW, attrs)
+
+
+def setWindowSize(fd: int, rows: int, columns: int, width: int = 0, height: int = 0) -> None:
+    """Resize the terminal ``fd`` (TIOCSWINSZ; the foreground process group gets SIGWINCH)."""
+    size = struct.pack("HHHH", rows & 0xFFFF, columns & 0xFFFF, width & 0xFFFF, height & 0xFFFF)
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, size)
+
+
+class _InputProducer:
+    """The session as the producer of a process's stdin: a full pipe pauses the channel's
+    window; the pipe's end (the process exiting) does not close the channel."""
+
+    def __init__(self, session: SSHSession) -> None:
+        self.session = session
+
+    def pauseProducing(self) -> None:
+        self.session.pauseProducing()
+
+    def resumeProducing(self) -> None:
+        self.session.resumeProducing()
+
+    def stopProducing(self) -> None:
+        """The exit status, not the stdin pipe, ends the session."""
+
+
+class _SessionProcessProtocol(ProcessProtocol):
+    """Joins a process to a session: output to the channel, channel input to the process,
+    backpressure both ways, and the exit status when it ends."""
+
+    def __init__(self, session: SSHSession) -> None:
+        self.session = session
+
+    def connectionMade(self) -> None:
+        transport: Any = self.transport
+        session = self.session
+        session.process = transport
+        pty = session.pty
+        fd = getattr(transport, "fd", None)
+        if pty is not None and isinstance(fd, int) and fd >= 0:
+            # As early as possible: the child may be asking for the size already.
+            try:
+                applyTerminalModes(fd, pty.modes)
+                setWindowSize(fd, pty.rows, pty.columns, pty.width, pty.height)
+            except OSError as e:
+                _log.warn("cannot set up the session's PTY: {error}", error=e)
+        session.registerProducer(transport, True)
+        transport.registerProducer(_InputProducer(session), True)
+
+    def childDataReceived(self, childFD: int, data: bytes) -> None:
+        if childFD == 2:
+            self.session.writeStderr(data)
+        else:
+            self.session.write(data)
+
+    def processEnded(self, reason: Failure) -> None:
+        session = self.session
+        transport: Any = self.transport
+        if session.producer is transport:
+            session.unregisterProducer()
+        try:
+            transport.unregisterProducer()
+        except Exception:  # the writer may be gone already
+            pass
+        session.process = None
+        value = reason.value
+        if isinstance(value, ProcessTerminated) and value.signal is not None:
+            try:
+                name = signalModule.Signals(value.signal).name.removeprefix("SIG")
+            except ValueError:
+                name = str(value.signal)
+            core = bool(value.status is not None and os.WCOREDUMP(value.status))
+            session.sendExit(signal=ExitSignal(name, core, "", b""))
+        else:
+            code = getattr(value, "exitCode", None)
+            session.sendExit(status=0 if code is None else int(code))
+
+
+class UnixConchUser(ConchUser):
+    """An avatar for a UNIX account: its sessions are processes run as ``uid``/``gid``.
+
+    ``shell`` is the login shell, ``home`` the working directory. ``restrictions`` come from
+    the key's ``authorized_keys`` options (``SessionRestrictions.fromOptions``). ``path`` is the
+    ``PATH`` given to programs. Processes are spawned on the reactor of the SSH connection.
+    """
+
+    def __init__(
+        self,
+        username: bytes | str,
+        uid: int | None = None,
+        gid: int | None = None,
+        home: str = "/",
+        shell: str = "/bin/sh",
+        *,
+        restrictions: SessionRestrictions | None = None,
+        path: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(username, restrictions=restrictions, **kwargs)
+        self.uid = uid
+        self.gid = gid
+        self.home = home
+        self.shell = shell or "/bin/sh"
+        self.path = path or (ROOT_PATH if uid == 0 else DEFAULT_PATH)
+
+    def environment(self, session: SSHSession, originalCommand: bytes | None) -> dict[str, str]:
+        """The environment of a session's process."""
+        env: dict[str, str] = {
+            "USER": self.username,
+            "LOGNAME": self.username,
+            "HOME": self.home,
+            "SHELL": self.shell,
+            "PATH": self.path,
+        }
+        for name, value in session.env.items():
+            env[os.fsdecode(name)] = os.fsdecode(value)
+        env.update(self.restrictions.environment)
+        conn = session.conn
+        transport = conn.transport if conn is not None else None
+        if transport is not None:
+            peer: Any = transport.getPeer()
+            host: Any = transport.getHost()
+            peerHost, peerPort = getattr(peer, "host", "?"), getattr(peer, "port", 0)
+            env["SSH_CLIENT"] = f"{peerHost} {peerPort} {getattr(host, 'port', 0)}"
+            env["SSH_CONNECTION"] = (
+                f"{peerHost} {peerPort} {getattr(host, 'host', '?')} {getattr(host, 'port', 0)}"
+            )
+        if session.pty is not None:
+            env["TERM"] = os.fsdecode(session.pty.term) or "dumb"
+        if originalCommand is not None:
+            env["SSH_ORIGINAL_COMMAND"] = os.fsdecode(originalCommand)
+        return env
+
+    def _spawn(self, session: SSHSession, argv: list[str], originalCommand: bytes | None) -> bool:
+        conn = session.conn
+        if conn is None or conn.transport is None:
+            return False
+        reactor = conn.transport.reactor
+        sameUser = self.uid is None or (self.uid == os.getuid() and self.uid == os.geteuid())
+        uid = None if sameUser else self.uid
+        gid = None if sameUser else self.gid
+        try:
+            reactor.spawnProcess(
+                _SessionProcessProtocol(session),
+                self.shell,
+                argv,
+                env=self.environment(session, originalCommand),
+                path=self.home if os.path.isdir(self.home) else "/",
+                uid=uid,
+                gid=gid,
+                usePTY=session.pty is not None,
+            )
+        except OSError as e:
+            _log.warn("cannot start {argv!r} for {user}: {error}", argv=argv, user=self, error=e)
+            return False
+        return True
+
+    def openShell(self, session: SSHSession) -> bool:
+        """Run the login shell (or the forced command)."""
+        forced = self.restrictions.forcedCommand
+        if forced is not None:
+            return self._spawn(session, self._commandArgv(forced), None)
+        name = os.path.basename(self.shell)
+        return self._spawn(session, ["-" + name], None)
+
+    def execCommand(self, session: SSHSession, command: bytes) -> bool:
+        """Run ``shell -c command`` (the forced command instead, if any)."""
+        forced = self.restrictions.forcedCommand
+        if forced is not None:
+            return self._spawn(session, self._commandArgv(forced), command)
+        return self._spawn(session, self._commandArgv(command), None)
+
+    def openSubsystem(self, session: SSHSession, name: bytes) -> bool:
+        """A forced command wins over subsystems; otherwise ``subsystemLookup``."""
+        forced = self.restrictions.forcedCommand
+        if forced is not None:
+            return self._spawn(session, self._commandArgv(forced), name)
+        return super().openSubsystem(session, name)
+
+    def _commandArgv(self, command: bytes) -> list[str]:
+        return [os.path.basename(self.shell), "-c", os.fsdecode(command)]
+
+    def windowChanged(self, session: SSHSession, change: WindowChange) -> None:
+        """Resize the session's PTY."""
+        fd = getattr(session.process, "fd", None)
+        if session.pty is not None and isinstance(fd, int) and fd >= 0:
+            try:
+                setWindowSize(fd, change.rows, change.columns, change.width, change.height)
+            except OSError as e:
+                _log.debug("window-change failed: {error}", error=e)
+
+    def signalReceived(self, session: SSHSession, name: str) -> bool:
+        """Send the signal to the session's process."""
+        process = session.process
+        if process is None:
+            return False
+        try:
+            process.signalProcess(name)
+        except Exception:
+            return False
+        return True
+
+    def __repr__(self) -> str:
+        return f"<UnixConchUser {self.username} uid={self.uid}>"

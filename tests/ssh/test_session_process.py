@@ -1,0 +1,184 @@
+"""UnixConchUser sessions as real processes on a real reactor (bounded in time)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from plait.reactor import reactorClassNamed
+from plait.ssh.connection import RequestFailedError, SSHConnection
+from plait.ssh.session import SessionRestrictions, SSHClientSession, UnixConchUser, openSession
+from plait.wire.ssh.connection import ExitSignal
+
+from .connfakes import LivePair, runUntil
+
+
+@pytest.fixture
+def reactor() -> Iterator[Any]:
+    """A fresh epoll/poll reactor, closed after the test."""
+    r = reactorClassNamed("epoll" if hasattr(__import__("select"), "epoll") else "poll")()
+    yield r
+    if r._started:
+        r.crash()
+    r.close()
+
+
+class Run:
+    """Open a session on a live pair and collect stdout, stderr and the end."""
+
+    def __init__(self, reactor: Any, avatar: UnixConchUser) -> None:
+        self.reactor = reactor
+        self.client = SSHConnection()
+        self.pair = LivePair(self.client, SSHConnection(avatar), reactor)
+        self.session = SSHClientSession()
+        self.stderr: list[bytes] = []
+        self.session.stderrReceived = self.stderr.append
+        self.result: list[Any] = []
+        self.session.finished.addCallback(self.result.append)
+        openSession(self.client, self.session)
+
+    @property
+    def stdout(self) -> bytes:
+        return b"".join(self.session.received)
+
+    def wait(self, condition: Any = None, timeout: float = 10.0) -> None:
+        runUntil(self.reactor, condition or (lambda: bool(self.result)), timeout)
+
+
+def avatarFor(tmp_path: Path, **kwargs: Any) -> UnixConchUser:
+    return UnixConchUser(
+        os.environ.get("USER", "user"), os.getuid(), os.getgid(), str(tmp_path), "/bin/sh", **kwargs
+    )
+
+
+def test_exec_status_stdout_stderr(reactor: Any, tmp_path: Path) -> None:
+    """exec runs 'sh -c', stdout is data, stderr extended data, the exit status is passed."""
+    run = Run(reactor, avatarFor(tmp_path))
+    run.session.opened.addCallback(lambda s: s.execCommand(b"echo out; echo err >&2; exit 3"))
+    run.wait()
+    assert run.stdout == b"out\n"
+    assert b"".join(run.stderr) == b"err\n"
+    assert run.result == [3]
+
+
+def test_exec_stdin_and_eof(reactor: Any, tmp_path: Path) -> None:
+    """Channel data is the command's stdin; EOF closes it."""
+    run = Run(reactor, avatarFor(tmp_path))
+
+    def opened(session: SSHClientSession) -> None:
+        session.execCommand(b"tr a-z A-Z")
+        session.write(b"hello\n")
+        session.sendEOF()
+
+    run.session.opened.addCallback(opened)
+    run.wait()
+    assert run.stdout == b"HELLO\n"
+    assert run.result == [0]
+
+
+def test_environment_and_cwd(reactor: Any, tmp_path: Path) -> None:
+    """USER/HOME/SHELL/PATH/SSH_CONNECTION are set, LANG passes the allow-list, cwd is home."""
+    run = Run(reactor, avatarFor(tmp_path))
+
+    def opened(session: SSHClientSession) -> None:
+        session.setEnv(b"LANG", b"C")
+        session.setEnv(b"EVIL", b"1").addErrback(lambda f: f.trap(RequestFailedError))
+        session.execCommand(b'echo "$HOME|$SHELL|$LANG|${EVIL-unset}|$SSH_CONNECTION"; pwd')
+
+    run.session.opened.addCallback(opened)
+    run.wait()
+    first, cwd = run.stdout.decode().splitlines()
+    assert first == f"{tmp_path}|/bin/sh|C|unset|192.0.2.1 40000 192.0.2.2 22"
+    assert os.path.realpath(cwd) == os.path.realpath(tmp_path)
+
+
+def test_login_shell_argv0(reactor: Any, tmp_path: Path) -> None:
+    """The shell request runs a login shell: argv[0] is '-sh'."""
+    run = Run(reactor, avatarFor(tmp_path))
+
+    def opened(session: SSHClientSession) -> None:
+        session.shell()
+        session.write(b'echo "argv0=$0"\nexit 7\n')
+
+    run.session.opened.addCallback(opened)
+    run.wait()
+    assert b"argv0=-sh" in run.stdout
+    assert run.result == [7]
+
+
+def test_forced_command(reactor: Any, tmp_path: Path) -> None:
+    """A forced command runs instead, with SSH_ORIGINAL_COMMAND set."""
+    restrictions = SessionRestrictions(forcedCommand=b'echo "forced:$SSH_ORIGINAL_COMMAND"')
+    run = Run(reactor, avatarFor(tmp_path, restrictions=restrictions))
+    run.session.opened.addCallback(lambda s: s.execCommand(b"rm -rf /nothing"))
+    run.wait()
+    assert run.stdout == b"forced:rm -rf /nothing\n"
+
+
+def test_signal_and_exit_signal(reactor: Any, tmp_path: Path) -> None:
+    """A signal request reaches the process; its death is reported as exit-signal."""
+    run = Run(reactor, avatarFor(tmp_path))
+    sent: list[bool] = []
+
+    def step() -> bool:
+        if not sent and run.stdout == b"ready\n":
+            sent.append(True)
+            run.session.signal("TERM")
+        return bool(run.result)
+
+    run.session.opened.addCallback(lambda s: s.execCommand(b"echo ready; exec sleep 30"))
+    run.wait(step)
+    (result,) = run.result
+    assert isinstance(result, ExitSignal)
+    assert result.signalName == "TERM"
+
+
+def test_large_output_flow_control(reactor: Any, tmp_path: Path) -> None:
+    """3 MB of output (more than the 2 MB window) arrives whole."""
+    run = Run(reactor, avatarFor(tmp_path))
+    run.session.opened.addCallback(lambda s: s.execCommand(b"head -c 3000000 /dev/zero"))
+    run.wait(timeout=20)
+    assert len(run.stdout) == 3000000
+    assert run.result == [0]
+
+
+def test_pty_size_and_tty(reactor: Any, tmp_path: Path) -> None:
+    """With pty-req the command runs on a tty of the requested size."""
+    run = Run(reactor, avatarFor(tmp_path))
+
+    def opened(session: SSHClientSession) -> None:
+        session.requestPty(b"xterm", 100, 30)
+        session.execCommand(b'stty size; tty; echo "TERM=$TERM"')
+
+    run.session.opened.addCallback(opened)
+    run.wait()
+    lines = run.stdout.decode().split("\r\n")
+    assert lines[0] == "30 100"
+    assert lines[1].startswith("/dev/")
+    assert lines[2] == "TERM=xterm"
+    assert run.result == [0]
+
+
+def test_pty_window_change(reactor: Any, tmp_path: Path) -> None:
+    """window-change resizes the PTY while the program runs."""
+    run = Run(reactor, avatarFor(tmp_path))
+    state: dict[str, bool] = {}
+
+    def opened(session: SSHClientSession) -> None:
+        session.requestPty(b"xterm", 80, 24)
+        session.execCommand(b"stty size; read x; stty size")
+
+    def step() -> bool:
+        if not state.get("resized") and b"24 80" in run.stdout:
+            state["resized"] = True
+            run.session.windowChange(132, 50)
+            run.session.write(b"\n")
+        return bool(run.result)
+
+    run.session.opened.addCallback(opened)
+    run.wait(step)
+    assert b"50 132" in run.stdout
