@@ -100,7 +100,13 @@ class TinyProxy:
 @pytest.fixture(scope="module")
 def tinyproxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TinyProxy]:
     """tinyproxy on 127.0.0.1, a free port, config and log in a temporary directory."""
-    proxy = TinyProxy(tmp_path_factory.mktemp("tinyproxy"))
+    for attempt in range(3):
+        try:
+            proxy = TinyProxy(tmp_path_factory.mktemp("tinyproxy"))
+            break
+        except RuntimeError:  # the free port was taken meanwhile: pick another
+            if attempt == 2:
+                raise
     yield proxy
     proxy.stop()
 
