@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from plait.auth import (
     InMemorySSHKeyDB,
@@ -320,7 +322,8 @@ def test_login_grace_time() -> None:
 
 def test_grace_timer_cancelled_on_success() -> None:
     """After success no timer is left behind."""
-    _, transport, _, clock = make()
+    _, transport, _, clock = make(loginGraceTime=30)
+    assert len(clock.getDelayedCalls()) == 1
     send(transport, PasswordRequest(b"alice", SVC, b"secret"))
     assert clock.getDelayedCalls() == []
 
@@ -354,3 +357,15 @@ def test_truncated_requests(bad: bytes) -> None:
     server, transport, _, _ = make()
     server.packetReceived(MSG.USERAUTH_REQUEST, bad)
     assert transport.disconnected is not None
+
+
+@given(st.lists(st.tuples(st.sampled_from([50, 61, 60, 94]), st.binary(max_size=80)), max_size=6))
+@settings(max_examples=60, deadline=None)
+def test_garbage_never_raises(packets: list[tuple[int, bytes]]) -> None:
+    """Arbitrary packets are answered, queued or end the connection; nothing raises."""
+    server, transport, _, clock = make()
+    for num, payload in packets:
+        server.packetReceived(num, payload)
+    clock.advance(10)
+    for num, _payload in transport.packets:
+        assert num in (51, 52, 53, 60)

@@ -105,7 +105,8 @@ class SSHUserAuthServer(SSHService):
       disconnecting with NO_MORE_AUTH_METHODS_AVAILABLE (6, as OpenSSH);
     - ``failureDelay``: seconds before answering a failed password or keyboard-interactive
       attempt (1.0), to slow down guessing;
-    - ``loginGraceTime``: seconds to finish authenticating before being disconnected (120).
+    - ``loginGraceTime``: seconds to finish authenticating before being disconnected (None:
+      the transport's own login grace timer, ``SSHServerFactory(loginGraceTime=...)``, rules).
     """
 
     name = b"ssh-userauth"
@@ -120,7 +121,7 @@ class SSHUserAuthServer(SSHService):
         banner: str | None = None,
         maxAttempts: int = 6,
         failureDelay: float = 1.0,
-        loginGraceTime: float | None = 120.0,
+        loginGraceTime: float | None = None,
         passwordPrompt: str = "Password: ",
     ) -> None:
         self.portal = portal
