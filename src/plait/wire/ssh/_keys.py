@@ -48,8 +48,14 @@ _RSA_HASHES: dict[str, hashes.HashAlgorithm] = {
     "ssh-rsa": hashes.SHA1(),
 }
 
-#: Key types this module reads and writes.
-KEY_TYPES = ("ssh-ed25519", *_CURVES, "ssh-rsa")
+#: Public key types this module reads (private keys: all but the ``sk-`` security keys).
+KEY_TYPES = (
+    "ssh-ed25519",
+    *_CURVES,
+    "ssh-rsa",
+    "sk-ssh-ed25519@openssh.com",
+    "sk-ecdsa-sha2-nistp256@openssh.com",
+)
 
 
 class KeyFormatError(ValueError):
@@ -155,15 +161,23 @@ class PublicKey:
         *,
         allowSHA1: bool = False,
         algorithm: str | None = None,
+        requireTouch: bool = True,
+        requireVerification: bool = False,
     ) -> bool:
         """Whether ``signature`` (an SSH signature blob) signs ``data`` with this key.
 
         A malformed blob, an algorithm this key does not verify (or other than ``algorithm``
         when given), or a SHA-1 ``ssh-rsa`` signature without ``allowSHA1`` is ``False``.
+        For security-key (``sk-``) keys the authenticator's flags must show user presence
+        (unless not ``requireTouch``: ``no-touch-required``) and, with ``requireVerification``
+        (``verify-required``), user verification.
         """
+        if len(signature) > MAX_BLOB:
+            return False
+        r = SSHReader(signature)
         try:
-            alg, raw = splitSignature(signature)
-        except KeyFormatError:
+            alg = r.string().decode("ascii")
+        except (ProtocolError, UnicodeDecodeError):
             return False
         if algorithm is not None and alg != algorithm:
             return False
@@ -172,11 +186,18 @@ class PublicKey:
         ):
             return False
         try:
-            return self._verify(alg, raw, data)
+            return self._verify(alg, r, data, requireTouch, requireVerification)
         except (InvalidSignature, ValueError, ProtocolError):
             return False
 
-    def _verify(self, alg: str, raw: bytes, data: bytes) -> bool:
+    def _verify(
+        self, alg: str, r: SSHReader, data: bytes, requireTouch: bool, requireVerification: bool
+    ) -> bool:
+        raw = r.string()
+        r.done()
+        return self._verifyRaw(alg, raw, data)
+
+    def _verifyRaw(self, alg: str, raw: bytes, data: bytes) -> bool:
         raise NotImplementedError
 
     def fingerprint(self, hashName: Literal["sha256", "md5"] = "sha256") -> str:
@@ -233,7 +254,7 @@ class _Ed25519Public(PublicKey):
     def bits(self) -> int:
         return 256
 
-    def _verify(self, alg: str, raw: bytes, data: bytes) -> bool:
+    def _verifyRaw(self, alg: str, raw: bytes, data: bytes) -> bool:
         if len(raw) != 64:
             return False
         self._key.verify(raw, data)
@@ -265,7 +286,7 @@ class _ECDSAPublic(PublicKey):
     def bits(self) -> int:
         return self._key.curve.key_size
 
-    def _verify(self, alg: str, raw: bytes, data: bytes) -> bool:
+    def _verifyRaw(self, alg: str, raw: bytes, data: bytes) -> bool:
         r = SSHReader(raw)
         sigR, sigS = r.mpint(), r.mpint()
         r.done()
@@ -300,7 +321,7 @@ class _RSAPublic(PublicKey):
     def signatureAlgorithms(self) -> tuple[str, ...]:
         return ("rsa-sha2-512", "rsa-sha2-256")
 
-    def _verify(self, alg: str, raw: bytes, data: bytes) -> bool:
+    def _verifyRaw(self, alg: str, raw: bytes, data: bytes) -> bool:
         size = (self._key.key_size + 7) // 8
         if len(raw) > size:
             return False
@@ -308,6 +329,64 @@ class _RSAPublic(PublicKey):
         raw = raw.rjust(size, b"\x00")
         self._key.verify(raw, data, padding.PKCS1v15(), _RSA_HASHES[alg])
         return True
+
+
+_SK_ED25519 = "sk-ssh-ed25519@openssh.com"
+_SK_ECDSA = "sk-ecdsa-sha2-nistp256@openssh.com"
+_SK_USER_PRESENT = 0x01
+_SK_USER_VERIFIED = 0x04
+
+
+class _SecurityKeyPublic(PublicKey):
+    """A FIDO/U2F security-key public key (OpenSSH's PROTOCOL.u2f): an Ed25519 or P-256 key
+    plus the application string; the authenticator signs SHA256(application) || flags ||
+    counter || SHA256(data)."""
+
+    _inner: PublicKey
+    application: bytes
+
+    @classmethod
+    def _make(cls, keyType: str, inner: PublicKey, application: bytes) -> _SecurityKeyPublic:
+        self = object.__new__(cls)
+        self.keyType = keyType
+        self.comment = ""
+        self._inner = inner
+        self.application = application
+        # the inner blob without its key type string, then the application
+        innerFields = inner.blob()[4 + len(inner.keyType) :]
+        self._blob = SSHWriter().string(keyType).raw(innerFields).string(application).bytes()
+        return self
+
+    @property
+    def cryptographyKey(
+        self,
+    ) -> ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPublicKey:
+        return self._inner.cryptographyKey
+
+    def bits(self) -> int:
+        return self._inner.bits()
+
+    def toPEM(self) -> bytes:
+        raise KeyFormatError("security-key public keys have no PEM form")
+
+    def _verify(
+        self, alg: str, r: SSHReader, data: bytes, requireTouch: bool, requireVerification: bool
+    ) -> bool:
+        raw = r.string()
+        flags = r.byte()
+        counter = r.uint32()
+        r.done()
+        if requireTouch and not flags & _SK_USER_PRESENT:
+            return False
+        if requireVerification and not flags & _SK_USER_VERIFIED:
+            return False
+        signed = (
+            hashlib.sha256(self.application).digest()
+            + bytes((flags,))
+            + counter.to_bytes(4, "big")
+            + hashlib.sha256(data).digest()
+        )
+        return self._inner._verifyRaw(self._inner.keyType, raw, signed)
 
 
 def parsePublicKeyBlob(blob: bytes) -> PublicKey:
@@ -345,6 +424,18 @@ def parsePublicKeyBlob(blob: bytes) -> PublicKey:
             if e < 3 or e % 2 == 0 or e >= n:
                 raise KeyFormatError("bad RSA public exponent")
             key = rsa.RSAPublicNumbers(e, n).public_key()
+        elif keyType in (_SK_ED25519, _SK_ECDSA):
+            if keyType == _SK_ED25519:
+                innerBlob = SSHWriter().string("ssh-ed25519").string(r.string())
+            else:
+                innerBlob = SSHWriter().string("ecdsa-sha2-nistp256").string(r.string())
+                innerBlob.string(r.string())
+            application = r.string()
+            r.done()
+            if not application or b"\x00" in application:
+                raise KeyFormatError(f"{keyType} key has a bad application string")
+            inner = parsePublicKeyBlob(innerBlob.bytes())
+            return _SecurityKeyPublic._make(keyType, inner, application)
         elif keyType.endswith("-cert-v01@openssh.com"):
             raise KeyFormatError(f"certificates are not supported ({keyType})")
         else:

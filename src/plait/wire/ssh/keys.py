@@ -14,7 +14,9 @@
 
 Key types: ``ssh-ed25519``, ``ecdsa-sha2-nistp256/384/521`` and ``ssh-rsa`` (signing with
 ``rsa-sha2-512``/``rsa-sha2-256``; SHA-1 ``ssh-rsa`` signatures only when asked for). RSA keys
-outside 1024..16384 bits are refused. Certificates are not supported.
+outside 1024..16384 bits are refused. FIDO security-key public keys
+(``sk-ssh-ed25519@openssh.com``, ``sk-ecdsa-sha2-nistp256@openssh.com``) are read and verified
+(user presence required unless ``requireTouch=False``). Certificates are not supported.
 
 Errors: ``KeyFormatError`` (a ``ValueError``) for anything that is not a key, with the subclasses
 ``EncryptedKeyError`` (a passphrase is needed) and ``BadPassphraseError``. ``verify`` never
