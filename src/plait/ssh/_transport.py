@@ -94,6 +94,8 @@ class SSHTransportBase(Protocol):
     machine: SSHTransportConnection
     authenticated = False
     peerVersion: str | None = None
+    #: The peer's EXT_INFO extensions (RFC 8308), e.g. ``{"server-sig-algs": b"..."}``.
+    extensions: dict[str, bytes]
 
     def __init__(self) -> None:
         self._delivering = False
@@ -101,6 +103,7 @@ class SSHTransportBase(Protocol):
         self._rekeyCall: IDelayedCall | None = None
         self._lostReason: str | None = None
         self.reactor: Any = None  # the factory's, set by connectionMade (for services' timers)
+        self.extensions = {}
 
     # -- ISSHTransport -----------------------------------------------------------------------
 
@@ -312,6 +315,7 @@ class SSHTransportBase(Protocol):
         elif isinstance(event, ServiceAccepted):
             self._serviceAccepted(event.name)
         elif isinstance(event, ExtInfoReceived):
+            self.extensions.update(event.extensions)  # server-sig-algs, for userauth clients
             _log.debug("{prefix}: ext-info {ext}", prefix=prefix, ext=sorted(event.extensions))
         elif isinstance(event, DebugReceived):
             _log.debug("{prefix}: peer debug: {message}", prefix=prefix, message=event.message)
