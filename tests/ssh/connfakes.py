@@ -19,6 +19,7 @@ class FakeSSHTransport:
         self.factory: Any = None
         self.reactor: Any = reactor if reactor is not None else Clock()
         self.packets: list[tuple[int, bytes]] = []
+        self.sent: list[tuple[int, bytes]] = []  # every packet ever sent, for inspection
         self.disconnected: tuple[int, str] | None = None
         self.lost = False
         self.service: SSHService | None = None
@@ -28,6 +29,7 @@ class FakeSSHTransport:
     def sendPacket(self, messageType: int, payload: bytes) -> None:
         if self.disconnected is None:
             self.packets.append((messageType, payload))
+            self.sent.append((messageType, payload))
 
     def setService(self, service: SSHService) -> None:
         if self.service is not None:

@@ -78,6 +78,7 @@ class Avatar:
     def __init__(self) -> None:
         self.channels: list[Any] = []
         self.plain = False
+        self.protocolFactory: Any = None
 
     def lookupChannel(
         self, channelType: bytes, windowSize: int, maxPacket: int, data: bytes, conn: Any
@@ -86,6 +87,8 @@ class Avatar:
             raise ChannelOpenError(OpenFailureReason.UNKNOWN_CHANNEL_TYPE, "no")
         factory = PlainChannel if self.plain else RecordingChannel
         channel = factory(localWindow=1000, localMaxPacket=100, data=data)
+        if self.protocolFactory is not None:
+            connectProtocolToChannel(self.protocolFactory(), channel)
         self.channels.append(channel)
         return channel
 
@@ -498,3 +501,42 @@ def test_write_refuses_non_bytes(bad: Any) -> None:
     """Writing anything but bytes raises TypeError."""
     with pytest.raises(TypeError):
         SSHChannel().write(bad)
+
+
+def test_tls_over_channel(tmp_path: Any) -> None:
+    """TLS (plait.tls.TLSProtocol) runs over a channel like over any transport."""
+    import ssl
+
+    from plait.tls import TLSProtocol
+    from tls.certs import CA
+
+    ca = CA()
+    leaf = ca.issue("localhost")
+    cert, key = leaf.write(tmp_path, "server")
+    serverContext = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    serverContext.load_cert_chain(cert, key)
+    clientContext = ssl.create_default_context(cadata=ca.certPEM.decode())
+
+    class Client(Protocol):
+        received = b""
+
+        def connectionMade(self) -> None:
+            assert self.transport is not None
+            self.transport.write(b"secret")
+
+        def dataReceived(self, data: bytes) -> None:
+            self.received += data
+
+    pair, avatar = makePair()
+    avatar.plain = True
+    avatar.protocolFactory = lambda: TLSProtocol(None, EchoProtocol(), serverContext, False)
+    clientChannel = PlainChannel()
+    client = Client()
+    tls = TLSProtocol(None, client, clientContext, True, "localhost")
+    connectProtocolToChannel(tls, clientChannel)
+    pair.client.openChannel(clientChannel)  # type: ignore[attr-defined]
+    pair.pump()
+    sent = [p for _, p in pair.clientTransport.sent]
+    assert client.received == b"SECRET"
+    # TLS records, not the plaintext, crossed the channel.
+    assert sent and not any(b"secret" in p for p in sent)
