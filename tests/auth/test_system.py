@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from plait.auth import (
+    PAM_PROMPT_ECHO_OFF,
     PAMChecker,
+    PluggableAuthenticationModules,
     UnauthorizedLogin,
     UNIXPasswordChecker,
     UsernamePassword,
@@ -16,6 +19,7 @@ from plait.auth import (
     pamAvailable,
 )
 from plait.auth._system import systemCrypt
+from plait.defer import Deferred, fail, succeed
 from plait.testing import failureResultOf, successResultOf
 
 from .fakes import InlineThreadReactor
@@ -110,3 +114,46 @@ def test_unix_checker_missing_file(tmp_path: Path) -> None:
     """An unreadable shadow file refuses everyone."""
     checker = UNIXPasswordChecker(None, shadowPath=str(tmp_path / "nope"))
     failureResultOf(checker.requestAvatarId(UsernamePassword(b"root", b"")), UnauthorizedLogin)
+
+
+@needsPAM
+def test_pam_conversation_credentials(pamConfdir: str) -> None:
+    """Conversation credentials see PAM's own prompt and answer it."""
+    asked: list[list[tuple[str, int]]] = []
+
+    def converse(answer: bytes) -> Any:
+        def conversation(messages: list[tuple[str, int]]) -> Deferred[list[bytes]]:
+            asked.append(messages)
+            return succeed([answer for _ in messages])
+
+        return conversation
+
+    reactor = InlineThreadReactor()
+    checker = PAMChecker(reactor, service="plaittest", confdir=pamConfdir)
+    good = PluggableAuthenticationModules(b"alice", converse(b"s3cret"))
+    assert successResultOf(checker.requestAvatarId(good)) == b"alice"
+    assert asked and asked[0][0][1] == PAM_PROMPT_ECHO_OFF
+    bad = PluggableAuthenticationModules(b"alice", converse(b"nope"))
+    failureResultOf(checker.requestAvatarId(bad), UnauthorizedLogin)
+
+
+@needsPAM
+def test_pam_conversation_failure_refuses(pamConfdir: str) -> None:
+    """A conversation that fails (the user went away) makes PAM refuse."""
+
+    def gone(messages: list[tuple[str, int]]) -> Deferred[list[bytes]]:
+        return fail(ConnectionError("client left"))
+
+    checker = PAMChecker(InlineThreadReactor(), service="plaittest", confdir=pamConfdir)
+    creds = PluggableAuthenticationModules(b"alice", gone)
+    failureResultOf(checker.requestAvatarId(creds), UnauthorizedLogin)
+
+
+@needsPAM
+def test_pam_conversation_without_reactor_needs_ready_answers(pamConfdir: str) -> None:
+    """Without a reactor a conversation must answer at once; a pending one refuses."""
+    checker = PAMChecker(None, service="plaittest", confdir=pamConfdir)
+    ready = PluggableAuthenticationModules(b"alice", lambda m: [b"s3cret"] * len(m))
+    assert successResultOf(checker.requestAvatarId(ready)) == b"alice"
+    pending = PluggableAuthenticationModules(b"alice", lambda m: Deferred())
+    failureResultOf(checker.requestAvatarId(pending), UnauthorizedLogin)

@@ -12,7 +12,13 @@ from typing import Any
 
 import pytest
 
-from plait.auth import AuthorizedKeysChecker, InMemoryUsernamePasswordDatabase, Portal
+from plait.auth import (
+    AuthorizedKeysChecker,
+    InMemoryUsernamePasswordDatabase,
+    PAMChecker,
+    Portal,
+    pamAvailable,
+)
 from plait.defer import Deferred
 from plait.ssh.service import SSHService
 from plait.ssh.transport import SSHClientFactory, SSHServerFactory
@@ -65,9 +71,14 @@ class Idle(SSHService):
         self.avatar = avatar
 
 
-def serve(portal: Portal, work: Any, nextService: Any = Authenticated, **userauth: Any) -> Any:
-    """Run a plait SSH server with ``portal`` while ``work(port)`` runs in a thread."""
+def serve(
+    portal: Portal | Any, work: Any, nextService: Any = Authenticated, **userauth: Any
+) -> Any:
+    """Run a plait SSH server with ``portal`` (or ``portal(reactor)``) while ``work(port)``
+    runs in a thread."""
     reactor = newReactor()
+    if not isinstance(portal, Portal):
+        portal = portal(reactor)
     hostKeys = [PrivateKey.generate("ed25519")]
 
     def userauthService() -> SSHService:
@@ -226,6 +237,62 @@ def test_openssh_password(tmp_path: Path, method: str, good: bool) -> None:
     else:
         assert "Permission denied" in result.stderr, result.stderr[-3000:]
         assert realm.avatarIds == []
+
+
+PAM_EXEC = Path("/lib/x86_64-linux-gnu/security/pam_exec.so")
+
+
+@needSSH
+@pytest.mark.skipif(not pamAvailable() or not PAM_EXEC.exists(), reason="no libpam/pam_exec")
+@pytest.mark.parametrize("method", ["keyboard-interactive", "password"])
+def test_openssh_through_pam(tmp_path: Path, method: str) -> None:
+    """ssh logs in through the system's PAM (a private service running pam_exec): by
+    keyboard-interactive, PAM's own prompt reaches ssh; by password, PAM gets it directly."""
+    script = tmp_path / "check.sh"
+    script.write_text(
+        "#!/bin/sh\n"
+        "IFS= read -r pw || true\n"
+        'pw=$(printf %s "$pw" | tr -d "\\000")\n'
+        f'[ "$PAM_USER" = {USER} ] && [ "$pw" = "{PASSWORD}" ]\n'
+    )
+    script.chmod(0o755)
+    confdir = tmp_path / "pam.d"
+    confdir.mkdir()
+    (confdir / "plaittest").write_text(
+        f"auth required {PAM_EXEC} expose_authtok quiet {script}\naccount required pam_permit.so\n"
+    )
+    env = askpass(tmp_path, PASSWORD)
+    argv = sshArgv(
+        0,
+        "-o",
+        "BatchMode=no",
+        "-o",
+        f"PreferredAuthentications={method}",
+        "-o",
+        "PubkeyAuthentication=no",
+        "-o",
+        "NumberOfPasswordPrompts=1",
+    )
+    realm = Realm()
+
+    def run(port: int) -> subprocess.CompletedProcess[str]:
+        argv[argv.index("-p") + 1] = str(port)
+        return subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    def portalFor(reactor: Any) -> Portal:
+        return Portal(realm, [PAMChecker(reactor, service="plaittest", confdir=str(confdir))])
+
+    result = serve(portalFor, run)
+    assert f'using "{method}"' in result.stderr, result.stderr[-3000:]
+    assert realm.avatarIds == [b"alice"]
 
 
 def paramikoLogin(port: int, how: str, secret: Any) -> tuple[bool, list[str]]:

@@ -9,12 +9,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from plait.auth import (
+    PAM_PROMPT_ECHO_OFF,
+    PAM_PROMPT_ECHO_ON,
+    PAM_TEXT_INFO,
     InMemorySSHKeyDB,
     InMemoryUsernamePasswordDatabase,
+    IPluggableAuthenticationModules,
     Portal,
     SSHPublicKeyChecker,
+    UnauthorizedLogin,
 )
-from plait.defer import Deferred
+from plait.defer import Deferred, maybeDeferred
 from plait.ssh._service import SSHService
 from plait.ssh.userauth import SSHUserAuthServer
 from plait.testing import Clock
@@ -369,3 +374,108 @@ def test_garbage_never_raises(packets: list[tuple[int, bytes]]) -> None:
     clock.advance(10)
     for num, _payload in transport.packets:
         assert num in (51, 52, 53, 60)
+
+
+class TwoFactor:
+    """A conversation checker: asks a hidden password and a visible code, with a notice."""
+
+    credentialInterfaces = (IPluggableAuthenticationModules,)
+
+    def __init__(self) -> None:
+        self.rounds: list[list[tuple[str, int]]] = []
+
+    def requestAvatarId(self, credentials: Any) -> Deferred[Any]:
+        """Ask twice through the credentials' conversation."""
+        first = [("Welcome", PAM_TEXT_INFO), ("Password: ", PAM_PROMPT_ECHO_OFF)]
+        second = [("Code: ", PAM_PROMPT_ECHO_ON)]
+        self.rounds.append(first)
+
+        def check(answers: list[bytes]) -> Any:
+            if answers[1] != b"secret":
+                raise UnauthorizedLogin("bad password")
+            self.rounds.append(second)
+            return maybeDeferred(credentials.pamConversation, second).addCallback(code)
+
+        def code(answers: list[bytes]) -> bytes:
+            if answers != [b"123456"]:
+                raise UnauthorizedLogin("bad code")
+            return bytes(credentials.username)
+
+        return maybeDeferred(credentials.pamConversation, first).addCallback(check)
+
+
+def conversationServer() -> tuple[SSHUserAuthServer, FakeSSHTransport, Clock]:
+    """A server whose only checker is TwoFactor."""
+    clock = Clock()
+    transport = FakeSSHTransport(isClient=False, reactor=clock)
+    server = SSHUserAuthServer(Portal(Realm(), [TwoFactor()]), ("I",), NextService)
+    transport.setService(server)
+    return server, transport, clock
+
+
+def test_conversation_two_rounds() -> None:
+    """Each back-end question is an INFO_REQUEST; notices ride in the next instruction."""
+    _, transport, _ = conversationServer()
+    send(transport, NoneRequest(b"alice", SVC))
+    assert replies(transport)[0].methods == ("keyboard-interactive",)
+    send(transport, KeyboardInteractiveRequest(b"alice", SVC))
+    [first] = replies(transport, b"keyboard-interactive")
+    assert first.instruction == "Welcome"
+    assert first.prompts == (("Password: ", False),)
+    send(transport, UserauthInfoResponse((b"secret",)))
+    [second] = replies(transport, b"keyboard-interactive")
+    assert second.prompts == (("Code: ", True),)
+    send(transport, UserauthInfoResponse((b"123456",)))
+    assert [type(m).__name__ for m in replies(transport)] == ["UserauthSuccess"]
+    assert isinstance(transport.service, NextService)
+
+
+def test_conversation_wrong_answer_fails() -> None:
+    """A wrong answer fails the attempt after the delay."""
+    server, transport, clock = conversationServer()
+    send(transport, KeyboardInteractiveRequest(b"alice", SVC))
+    replies(transport, b"keyboard-interactive")
+    send(transport, UserauthInfoResponse((b"wrong",)))
+    clock.advance(1.0)
+    assert [type(m).__name__ for m in replies(transport)] == ["UserauthFailure"]
+    assert server.attempts == 1
+
+
+def test_conversation_abandoned_by_new_request() -> None:
+    """A new request during a conversation ends it (a failure), then is answered."""
+    server, transport, clock = conversationServer()
+    send(transport, KeyboardInteractiveRequest(b"alice", SVC))
+    replies(transport, b"keyboard-interactive")
+    send(transport, NoneRequest(b"alice", SVC))
+    clock.advance(1.0)
+    assert [type(m).__name__ for m in replies(transport)] == ["UserauthFailure"] * 2
+    assert server.attempts == 1
+
+
+def test_conversation_wrong_response_count() -> None:
+    """Two answers to one prompt is a protocol error."""
+    _, transport, _ = conversationServer()
+    send(transport, KeyboardInteractiveRequest(b"alice", SVC))
+    replies(transport, b"keyboard-interactive")
+    send(transport, UserauthInfoResponse((b"a", b"b")))
+    assert transport.disconnected is not None
+    assert transport.disconnected[0] == DisconnectReason.PROTOCOL_ERROR
+
+
+def test_conversation_connection_lost() -> None:
+    """Losing the connection mid-conversation fails the back end's question."""
+    seen: list[Any] = []
+
+    class Waiting:
+        credentialInterfaces = (IPluggableAuthenticationModules,)
+
+        def requestAvatarId(self, credentials: Any) -> Deferred[Any]:
+            d = maybeDeferred(credentials.pamConversation, [("P: ", PAM_PROMPT_ECHO_OFF)])
+            return d.addBoth(lambda r: seen.append(r) or Deferred())
+
+    transport = FakeSSHTransport(isClient=False, reactor=Clock())
+    transport.setService(SSHUserAuthServer(Portal(Realm(), [Waiting()]), ("I",), NextService))
+    send(transport, KeyboardInteractiveRequest(b"alice", SVC))
+    assert seen == []
+    transport.loseConnection()
+    assert len(seen) == 1 and seen[0].check(UnauthorizedLogin)

@@ -10,13 +10,15 @@ talks to) and a ``logout`` callable::
     d.addCallback(lambda result: ...)  # (IMyUser, avatar, logout)
 
 Credentials: :class:`UsernamePassword` (:class:`IUsernamePassword`), :class:`SSHPrivateKey`
-(:class:`ISSHPrivateKey`), :data:`ANONYMOUS` (:class:`IAnonymous`). Interfaces are
+(:class:`ISSHPrivateKey`), :class:`PluggableAuthenticationModules`
+(:class:`IPluggableAuthenticationModules`: answers the back end's prompts, as SSH's
+keyboard-interactive does), :data:`ANONYMOUS` (:class:`IAnonymous`). Interfaces are
 runtime-checkable ``typing.Protocol``\\s; the portal picks the first registered interface the
 credentials are an instance of.
 
 Checkers: :class:`InMemoryUsernamePasswordDatabase` (plain or hashed passwords),
 :class:`FilePasswordDB` (``user:hash`` file re-read when it changes), :class:`PAMChecker`
-(the system's PAM), :class:`UNIXPasswordChecker` (``/etc/shadow``),
+(the system's PAM, for passwords and conversations), :class:`UNIXPasswordChecker` (``/etc/shadow``),
 :class:`SSHPublicKeyChecker` over an :class:`IAuthorizedKeysDB` (:class:`AuthorizedKeysFiles`:
 ``~/.ssh/authorized_keys`` per user with OpenSSH's permission checks, or one file for all;
 :class:`InMemorySSHKeyDB`), :class:`AuthorizedKeysChecker` (the two together); the avatar id
@@ -44,11 +46,17 @@ from typing import TYPE_CHECKING, Any
 from ._checkers import FilePasswordDB, InMemoryUsernamePasswordDatabase
 from ._credentials import (
     ANONYMOUS,
+    PAM_ERROR_MSG,
+    PAM_PROMPT_ECHO_OFF,
+    PAM_PROMPT_ECHO_ON,
+    PAM_TEXT_INFO,
     Anonymous,
     IAnonymous,
+    IPluggableAuthenticationModules,
     ISSHPrivateKey,
     IUsernameHashedPassword,
     IUsernamePassword,
+    PluggableAuthenticationModules,
     SSHPrivateKey,
     UsernamePassword,
 )
@@ -93,6 +101,10 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "ANONYMOUS",
+    "PAM_ERROR_MSG",
+    "PAM_PROMPT_ECHO_OFF",
+    "PAM_PROMPT_ECHO_ON",
+    "PAM_TEXT_INFO",
     "AllowAnonymousAccess",
     "Anonymous",
     "AuthorizedKeysChecker",
@@ -101,6 +113,7 @@ __all__ = [
     "IAnonymous",
     "IAuthorizedKeysDB",
     "ICredentialsChecker",
+    "IPluggableAuthenticationModules",
     "IRealm",
     "ISSHPrivateKey",
     "IUsernameHashedPassword",
@@ -111,6 +124,7 @@ __all__ = [
     "LoginFailed",
     "LoginResult",
     "PAMChecker",
+    "PluggableAuthenticationModules",
     "Portal",
     "SSHPrivateKey",
     "SSHPublicKeyChecker",

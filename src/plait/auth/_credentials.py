@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
+
+#: PAM message styles, as in ``<security/pam_appl.h>``: a prompt whose answer is hidden, one
+#: whose answer is shown, an error and an informational text (both answered with nothing).
+PAM_PROMPT_ECHO_OFF = 1
+PAM_PROMPT_ECHO_ON = 2
+PAM_ERROR_MSG = 3
+PAM_TEXT_INFO = 4
 
 __all__ = [
     "ANONYMOUS",
+    "PAM_ERROR_MSG",
+    "PAM_PROMPT_ECHO_OFF",
+    "PAM_PROMPT_ECHO_ON",
+    "PAM_TEXT_INFO",
     "Anonymous",
     "IAnonymous",
+    "IPluggableAuthenticationModules",
     "ISSHPrivateKey",
     "IUsernameHashedPassword",
     "IUsernamePassword",
+    "PluggableAuthenticationModules",
     "SSHPrivateKey",
     "UsernamePassword",
 ]
@@ -59,6 +73,22 @@ class ISSHPrivateKey(Protocol):
 
 
 @runtime_checkable
+class IPluggableAuthenticationModules(Protocol):
+    """A user who answers whatever the authentication back end asks (PAM's conversation).
+
+    ``pamConversation(messages)`` takes ``[(text, style), ...]`` with the ``PAM_*`` styles
+    and returns (or fires a Deferred with) one ``bytes`` answer per message (``b""`` for
+    errors and informational texts). SSH's keyboard-interactive method is one such user.
+    """
+
+    username: bytes
+
+    def pamConversation(self, messages: list[tuple[str, int]]) -> Any:
+        """Answers to ``messages``: a list of bytes, or a Deferred of one."""
+        ...
+
+
+@runtime_checkable
 class IAnonymous(Protocol):
     """No credentials at all: the caller asks to be let in as a guest."""
 
@@ -94,6 +124,19 @@ class SSHPrivateKey(ISSHPrivateKey):
     sigData: bytes | None
     signature: bytes | None
     clientAddress: str | None = field(default=None)
+
+
+@dataclass(frozen=True)
+class PluggableAuthenticationModules(IPluggableAuthenticationModules):
+    """Conversation credentials: ``conversation(messages)`` answers the back end's prompts."""
+
+    username: bytes
+    conversation: Callable[[list[tuple[str, int]]], Any]
+    clientAddress: str | None = None
+
+    def pamConversation(self, messages: list[tuple[str, int]]) -> Any:
+        """Ask ``conversation``."""
+        return self.conversation(messages)
 
 
 @dataclass(frozen=True)

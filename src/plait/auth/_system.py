@@ -12,14 +12,20 @@ import ctypes
 import ctypes.util
 import hmac
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from plait.defer import Deferred, fail
+from plait.defer import Deferred, Failure, fail, maybeDeferred
 from plait.log import Logger
+from plait.reactor import blockingCallFromThread
 
 from ._checkers import _verdict, runBlocking
-from ._credentials import IUsernamePassword
+from ._credentials import (
+    PAM_PROMPT_ECHO_OFF,
+    PAM_PROMPT_ECHO_ON,
+    IPluggableAuthenticationModules,
+    IUsernamePassword,
+)
 from ._errors import UnauthorizedLogin
 from ._hashes import identifyHash, verifyPassword
 
@@ -29,8 +35,6 @@ _log = Logger("plait.auth")
 
 # --- PAM ----------------------------------------------------------------------------------
 
-_PAM_PROMPT_ECHO_OFF = 1
-_PAM_PROMPT_ECHO_ON = 2
 _PAM_SUCCESS = 0
 _PAM_CONV_ERR = 19
 _PAM_RHOST = 4
@@ -74,8 +78,26 @@ def pamAvailable() -> bool:
     return _load("pam", "libpam.so.0") is not None
 
 
+Responder = Callable[[list[tuple[str, int]]], Sequence[bytes | None]]
+
+
+def _passwordResponder(username: bytes, password: bytes) -> Responder:
+    def respond(messages: list[tuple[str, int]]) -> list[bytes | None]:
+        answers: list[bytes | None] = []
+        for _text, style in messages:
+            if style == PAM_PROMPT_ECHO_OFF:
+                answers.append(password)
+            elif style == PAM_PROMPT_ECHO_ON:
+                answers.append(username)
+            else:
+                answers.append(None)
+        return answers
+
+    return respond
+
+
 def _pamAuthenticate(
-    service: str, username: bytes, password: bytes, rhost: str | None, confdir: str | None
+    service: str, username: bytes, respond: Responder, rhost: str | None, confdir: str | None
 ) -> bool:
     pam = _load("pam", "libpam.so.0")
     libc = _load("c", ctypes.util.find_library("c") or "libc.so.6")
@@ -87,18 +109,29 @@ def _pamAuthenticate(
     libc.strdup.argtypes = [ctypes.c_char_p]
 
     def conversation(n: int, messages: Any, response: Any, appdata: Any) -> int:
+        try:
+            asked = [
+                (
+                    (messages[i].contents.msg or b"").decode("utf-8", "replace"),
+                    int(messages[i].contents.msg_style),
+                )
+                for i in range(n)
+            ]
+            answers = list(respond(asked))
+        except Exception as e:  # the user went away, or gave up
+            _log.info("PAM conversation ended: {error}", error=str(e))
+            return _PAM_CONV_ERR
+        if len(answers) != n:
+            return _PAM_CONV_ERR
         # libpam frees the array and each answer, so both come from the C heap.
         array = libc.calloc(n, ctypes.sizeof(_PamResponse))
         if not array:
             return _PAM_CONV_ERR
-        answers = ctypes.cast(array, ctypes.POINTER(_PamResponse))
-        for i in range(n):
-            style = messages[i].contents.msg_style
-            if style == _PAM_PROMPT_ECHO_OFF:
-                answers[i].resp = libc.strdup(password)
-            elif style == _PAM_PROMPT_ECHO_ON:
-                answers[i].resp = libc.strdup(username)
-        response[0] = answers
+        out = ctypes.cast(array, ctypes.POINTER(_PamResponse))
+        for i, answer in enumerate(answers):
+            if answer is not None:
+                out[i].resp = libc.strdup(answer)
+        response[0] = out
         return _PAM_SUCCESS
 
     conv = _PamConv(_ConvFunc(conversation), None)
@@ -124,34 +157,62 @@ def _pamAuthenticate(
     return bool(status == _PAM_SUCCESS)
 
 
+def _conversationResponder(reactor: Any, credentials: IPluggableAuthenticationModules) -> Responder:
+    """Answers from the credentials' conversation, which runs on the reactor thread."""
+
+    def respond(messages: list[tuple[str, int]]) -> list[bytes | None]:
+        if reactor is not None:
+            answers = blockingCallFromThread(reactor, credentials.pamConversation, messages)
+        else:
+            # No reactor: PAM runs in the caller's thread, so the answers must be ready now.
+            d = maybeDeferred(credentials.pamConversation, messages)
+            box: list[Any] = []
+            d.addBoth(box.append)
+            if not box:
+                raise RuntimeError("a conversation needs a reactor to wait for answers")
+            if isinstance(box[0], Failure):
+                box[0].raiseException()
+            answers = box[0]
+        return [None if a is None else bytes(a) for a in answers]
+
+    return respond
+
+
 class PAMChecker:
     """Checks a username and password with the system's PAM stack (service ``service``).
 
     Runs ``pam_authenticate`` and ``pam_acct_mgmt`` through ctypes on ``libpam.so.0`` in the
-    thread pool of ``reactor`` (pass None to block the caller, e.g. in a script). Every PAM
-    prompt with echo off is answered with the password, prompts with echo on with the
-    username. ``confdir`` (Linux-PAM >= 1.4) reads the service's configuration from another
+    thread pool of ``reactor`` (pass None to block the caller, e.g. in a script). For
+    ``UsernamePassword`` every PAM prompt with echo off is answered with the password, prompts
+    with echo on with the username; ``PluggableAuthenticationModules`` credentials answer PAM's
+    prompts themselves (SSH keyboard-interactive), through the reactor thread. ``confdir`` (Linux-PAM >= 1.4) reads the service's configuration from another
     directory than ``/etc/pam.d``. The avatar id is the username as bytes.
     """
 
-    credentialInterfaces: Sequence[type] = (IUsernamePassword,)
+    credentialInterfaces: Sequence[type] = (IUsernamePassword, IPluggableAuthenticationModules)
 
     def __init__(self, reactor: Any, service: str = "sshd", confdir: str | None = None) -> None:
         self.reactor = reactor
         self.service = service
         self.confdir = confdir
 
-    def requestAvatarId(self, credentials: IUsernamePassword) -> Deferred[bytes]:
-        """The username when PAM accepts the password; else ``UnauthorizedLogin``."""
+    def requestAvatarId(
+        self, credentials: IUsernamePassword | IPluggableAuthenticationModules
+    ) -> Deferred[bytes]:
+        """The username when PAM accepts; else ``UnauthorizedLogin``."""
         if not pamAvailable():
             return fail(UnauthorizedLogin("libpam.so.0 is not available"))
         rhost = getattr(credentials, "clientAddress", None)
+        if isinstance(credentials, IUsernamePassword):
+            respond = _passwordResponder(credentials.username, credentials.password)
+        else:
+            respond = _conversationResponder(self.reactor, credentials)
         d = runBlocking(
             self.reactor,
             _pamAuthenticate,
             self.service,
             credentials.username,
-            credentials.password,
+            respond,
             rhost,
             self.confdir,
         )

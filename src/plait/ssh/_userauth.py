@@ -18,11 +18,16 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from plait.auth import (
+    PAM_PROMPT_ECHO_OFF,
+    PAM_PROMPT_ECHO_ON,
+    IPluggableAuthenticationModules,
     ISSHPrivateKey,
     IUsernamePassword,
     LoginFailed,
+    PluggableAuthenticationModules,
     Portal,
     SSHPrivateKey,
+    UnauthorizedLogin,
     UsernamePassword,
     ValidPublicKey,
 )
@@ -145,6 +150,10 @@ class SSHUserAuthServer(SSHService):
         self._stopped = False
         self._timers: list[Any] = []
         self._pending: Deferred[Any] | None = None
+        # A keyboard-interactive conversation waiting for the client's INFO_RESPONSE:
+        # (Deferred of the answers, how many messages PAM asked, indices of the prompts).
+        self._conversation: tuple[Deferred[list[bytes]], int, list[int]] | None = None
+        self._infoTexts: list[str] = []
 
     # -- the methods we offer
 
@@ -155,7 +164,9 @@ class SSHUserAuthServer(SSHService):
         if ISSHPrivateKey in ifaces:
             methods.append("publickey")
         if IUsernamePassword in ifaces:
-            methods += ["password", "keyboard-interactive"]
+            methods.append("password")
+        if IUsernamePassword in ifaces or IPluggableAuthenticationModules in ifaces:
+            methods.append("keyboard-interactive")
         return methods
 
     # -- SSHService
@@ -173,6 +184,7 @@ class SSHUserAuthServer(SSHService):
             if timer.active():
                 timer.cancel()
         self._timers.clear()
+        self._abortConversation("the connection ended")
         if self._pending is not None:
             pending, self._pending = self._pending, None
             pending.cancel()
@@ -181,6 +193,15 @@ class SSHUserAuthServer(SSHService):
         """Queue while an attempt is being checked; else handle now."""
         if self._done or self._stopped:
             return
+        if self._conversation is not None:
+            # The back end waits for the client's answers while a login is in progress.
+            if messageNum == MSG.USERAUTH_INFO_RESPONSE:
+                try:
+                    self._conversationAnswered(payload)
+                except SSHDisconnectError as e:
+                    self._disconnect(e.reason, e.description)
+                return
+            self._abortConversation("the client sent another request")
         if self._busy:
             if len(self._queue) >= _MAX_QUEUED:
                 self._disconnect(DisconnectReason.PROTOCOL_ERROR, "too many queued requests")
@@ -247,15 +268,13 @@ class SSHUserAuthServer(SSHService):
                 sigData = publicKeySignatureData(
                     sessionID, request.username, request.service, request.algorithm, request.blob
                 )
-            peer = self.transport.getPeer() if self.transport is not None else None
-            address = getattr(peer, "host", None)
             credentials = SSHPrivateKey(
                 request.username,
                 request.algorithm,
                 request.blob,
                 sigData,
                 request.signature,
-                address if isinstance(address, str) else None,
+                self._peerAddress(),
             )
             self._login(credentials, b"publickey", request)
         elif isinstance(request, PasswordRequest) and "password" in methods:
@@ -264,12 +283,70 @@ class SSHUserAuthServer(SSHService):
             else:
                 password = UsernamePassword(request.username, request.password)
                 self._login(password, b"password", None)
+        elif (
+            isinstance(request, KeyboardInteractiveRequest)
+            and IPluggableAuthenticationModules in self.portal.listCredentialsInterfaces()
+        ):
+            self._infoTexts = []
+            conversation = PluggableAuthenticationModules(
+                request.username, self._converse, self._peerAddress()
+            )
+            self._login(conversation, b"keyboard-interactive", None)
         elif isinstance(request, KeyboardInteractiveRequest) and "keyboard-interactive" in methods:
             self._kbdIntUser = request.username
             prompt = UserauthInfoRequest("", "", ((self.passwordPrompt, False),))
             _send(self.transport, prompt)
         else:
             self._failed(request.username, request.method, "method not offered")
+
+    def _peerAddress(self) -> str | None:
+        peer = self.transport.getPeer() if self.transport is not None else None
+        address = getattr(peer, "host", None)
+        return address if isinstance(address, str) else None
+
+    # -- keyboard-interactive conversations (RFC 4256 with a PAM-like back end)
+
+    def _converse(self, messages: list[tuple[str, int]]) -> Deferred[list[bytes]]:
+        """The back end asks: prompts go to the client; texts wait for the next prompt."""
+        d: Deferred[list[bytes]] = Deferred()
+        if self._stopped or self._conversation is not None:
+            d.errback(Failure(UnauthorizedLogin("no client to ask")))
+            return d
+        prompts: list[tuple[str, bool]] = []
+        indices: list[int] = []
+        for i, (text, style) in enumerate(messages):
+            if style in (PAM_PROMPT_ECHO_OFF, PAM_PROMPT_ECHO_ON):
+                prompts.append((text, style == PAM_PROMPT_ECHO_ON))
+                indices.append(i)
+            else:
+                self._infoTexts.append(text)
+        if not prompts:
+            d.callback([b""] * len(messages))
+            return d
+        instruction = "\n".join(self._infoTexts)
+        self._infoTexts = []
+        self._conversation = (d, len(messages), indices)
+        _send(self.transport, UserauthInfoRequest("", instruction, tuple(prompts)))
+        return d
+
+    def _conversationAnswered(self, payload: bytes) -> None:
+        assert self._conversation is not None
+        d, count, indices = self._conversation
+        self._conversation = None
+        responses = parseInfoResponse(payload).responses
+        if len(responses) != len(indices):
+            d.errback(Failure(UnauthorizedLogin("wrong number of responses")))
+            raise SSHDisconnectError(DisconnectReason.PROTOCOL_ERROR, "wrong number of responses")
+        answers = [b""] * count
+        for index, response in zip(indices, responses, strict=True):
+            answers[index] = response
+        d.callback(answers)
+
+    def _abortConversation(self, why: str) -> None:
+        if self._conversation is not None:
+            d = self._conversation[0]
+            self._conversation = None
+            d.errback(Failure(UnauthorizedLogin(f"conversation abandoned: {why}")))
 
     def _login(self, credentials: Any, method: bytes, keyQuery: PublicKeyRequest | None) -> None:
         self._busy = True
