@@ -27,7 +27,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import poly1305
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from plait.wire.ssh._types import DisconnectReason, SSHDisconnectError
@@ -216,6 +216,13 @@ def chachaKeystream(key: bytes, seq: int, counter: int, data: bytes) -> bytes:
 
 
 _ZERO32 = bytes(32)
+_ZERO64 = bytes(64)
+
+
+def _chachaStream(key: bytes, seq: int) -> CipherContext:
+    """A ChaCha20 encryptor for packet ``seq`` positioned at block 0."""
+    nonce = b"\0" * 8 + _U64.pack(seq)
+    return Cipher(algorithms.ChaCha20(key, nonce), None).encryptor()
 
 
 def chachaPolyKey(key: bytes, seq: int) -> bytes:
@@ -234,8 +241,10 @@ class _ChaChaSealer(PacketSealer):
 
     def seal(self, seq: int, packet: bytes) -> bytes:
         encLength = chachaKeystream(self._header, seq, 0, packet[:4])
-        encBody = chachaKeystream(self._main, seq, 1, memoryview(packet)[4:])  # type: ignore[arg-type]
-        mac = poly1305.Poly1305(chachaPolyKey(self._main, seq))
+        # one K_2 stream: block 0 gives the Poly1305 key, the body continues at block 1
+        stream = _chachaStream(self._main, seq)
+        mac = poly1305.Poly1305(stream.update(_ZERO64)[:32])
+        encBody = stream.update(memoryview(packet)[4:])
         mac.update(encLength)
         mac.update(encBody)
         return b"".join((encLength, encBody, mac.finalize()))
@@ -256,14 +265,15 @@ class _ChaChaOpener(PacketOpener):
 
     def open(self, seq: int, buf: bytearray, pos: int, packetLength: int) -> bytes:
         end = pos + 4 + packetLength
+        stream = _chachaStream(self._main, seq)
         with memoryview(buf) as view:
-            mac = poly1305.Poly1305(chachaPolyKey(self._main, seq))
+            mac = poly1305.Poly1305(stream.update(_ZERO64)[:32])
             mac.update(view[pos:end])
             try:
                 mac.verify(view[end : end + 16].tobytes())
             except InvalidSignature:
                 raise _macError() from None
-            return chachaKeystream(self._main, seq, 1, view[pos + 4 : end])  # type: ignore[arg-type]
+            return stream.update(view[pos + 4 : end])
 
 
 # -- AES-CTR with HMAC-SHA2 (RFC 4344, RFC 6668, OpenSSH's -etm forms) -------------------------
