@@ -345,3 +345,15 @@ def test_queued_pipelined_requests_in_order() -> None:
     clock.advance(0.5)
     clock.advance(0.5)
     assert [num for num, _ in st.packets] == [51, 51, 60]
+
+
+def test_unanswerable_prompts_move_on() -> None:
+    """Prompts getPassword cannot answer (two of them) abandon keyboard-interactive for good."""
+    c, transport, _ = client(getPassword=lambda p: "pw", passwordAttempts=3)
+    sent(transport)
+    deliver(c, UserauthFailure(("keyboard-interactive", "password")))
+    assert sent(transport) == [KeyboardInteractiveRequest(b"alice", SVC)]
+    deliver(c, UserauthInfoRequest("", "", (("Password: ", False), ("Code: ", True))))
+    assert sent(transport) == [PasswordRequest(b"alice", SVC, b"pw")]
+    deliver(c, UserauthFailure(("keyboard-interactive", "password")))
+    assert sent(transport) == [PasswordRequest(b"alice", SVC, b"pw")]

@@ -511,7 +511,6 @@ class SSHUserAuthClient(SSHService):
         self._kbdIntTries = 0
         self._tried: list[str] = []
         self._finished = False
-        self._waiting = False  # asking the user (a Deferred from a callback is pending)
 
     # -- SSHService
 
@@ -666,7 +665,8 @@ class SSHUserAuthClient(SSHService):
                 lambda p: None if p is None else [p]
             )
         else:
-            self._tryNext()  # prompts we cannot answer: give up on this method
+            self._kbdIntTries = self.passwordAttempts  # prompts we cannot answer: give up
+            self._tryNext()
             return
         self._ask(d, self._answer)
 
@@ -699,15 +699,11 @@ class SSHUserAuthClient(SSHService):
         self._sendRequest(PasswordRequest(self.username, self.serviceName, _asBytes(password)))
 
     def _ask(self, d: Deferred[Any], then: Callable[[Any], None]) -> None:
-        self._waiting = True
-
         def done(result: Any) -> None:
-            self._waiting = False
             if not self._finished:
                 then(result)
 
         def failed(f: Failure) -> None:
-            self._waiting = False
             _log.failure("asking for authentication secrets failed", f)
             if not self._finished:
                 then(None)
