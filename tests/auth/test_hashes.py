@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from plait.auth import hashPassword, identifyHash, sha256Crypt, sha512Crypt, verifyPassword
+from plait.auth._system import systemCrypt
 
 # From "Unix crypt using SHA-256 and SHA-512" (Ulrich Drepper), the specification's test vectors.
 SHA256_VECTORS = [
@@ -122,3 +125,25 @@ def test_hash_unknown_scheme() -> None:
     """hashPassword refuses a scheme it does not know."""
     with pytest.raises(ValueError):
         hashPassword(b"pw", "md5-crypt")
+
+
+_SALT_CHARS = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+@given(
+    password=st.binary(min_size=0, max_size=90).filter(lambda b: b"\x00" not in b),
+    salt=st.text(alphabet=_SALT_CHARS, min_size=1, max_size=20),
+    rounds=st.one_of(st.none(), st.integers(1000, 1100)),
+    prefix=st.sampled_from(["$5$", "$6$"]),
+)
+@settings(max_examples=40, deadline=None)
+def test_sha_crypt_matches_system_libcrypt(
+    password: bytes, salt: str, rounds: int | None, prefix: str
+) -> None:
+    """For any password, salt and rounds, plait's SHA-crypt equals the system's libcrypt."""
+    setting = prefix + (f"rounds={rounds}$" if rounds is not None else "") + salt
+    expected = systemCrypt(password, setting)
+    if expected is None:
+        pytest.skip("no system libcrypt with crypt_rn")
+    ours = sha256Crypt(password, setting) if prefix == "$5$" else sha512Crypt(password, setting)
+    assert ours == expected
