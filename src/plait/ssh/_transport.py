@@ -251,6 +251,10 @@ class SSHTransportBase(Protocol):
         self._cancelTimers()
         self._flush()
         if self.transport is not None:
+            tcp: Any = self.transport
+            if getattr(tcp, "producer", None) is not None:
+                # A service's flow-control producer (ssh-connection's) must not hold the close.
+                tcp.unregisterProducer()
             self.transport.loseConnection()
 
     def _protocolFailed(self, error: SSHDisconnectError) -> None:
@@ -260,6 +264,7 @@ class SSHTransportBase(Protocol):
             error=str(error),
         )
         self._lostReason = f"protocol error: {error}"
+        self.machine.sendDisconnect(error.reason, error.description)  # no-op if already queued
         self._close()
 
     def _deliver(self) -> None:
