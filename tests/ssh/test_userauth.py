@@ -479,3 +479,25 @@ def test_conversation_connection_lost() -> None:
     assert seen == []
     transport.loseConnection()
     assert len(seen) == 1 and seen[0].check(UnauthorizedLogin)
+
+
+def test_log_lines_name_method_user_and_address() -> None:
+    """Accepted and failed attempts are logged with method, user and peer address."""
+    from plait.log import formatEvent, globalLogPublisher
+
+    lines: list[str] = []
+
+    def observe(event: dict[str, Any]) -> None:
+        if event.get("log_namespace") == "plait.ssh.userauth":
+            lines.append(formatEvent(event))
+
+    globalLogPublisher.addObserver(observe)
+    try:
+        _, transport, _, clock = make()
+        send(transport, PasswordRequest(b"alice", SVC, b"wrong"))
+        clock.advance(1.0)
+        send(transport, PasswordRequest(b"alice", SVC, b"secret"))
+    finally:
+        globalLogPublisher.removeObserver(observe)
+    assert lines[0].startswith("failed password for alice from 192.0.2.1: ")
+    assert lines[1] == "accepted password for alice from 192.0.2.1"

@@ -355,11 +355,11 @@ class SSHUserAuthServer(SSHService):
         d.addCallbacks(
             self._loggedIn,
             self._loginFailed,
-            callbackArgs=(credentials.username,),
+            callbackArgs=(credentials.username, method),
             errbackArgs=(credentials.username, method, keyQuery),
         )
 
-    def _loggedIn(self, result: Any, username: bytes) -> None:
+    def _loggedIn(self, result: Any, username: bytes, method: bytes) -> None:
         self._pending = None
         _interface, avatar, logout = result
         if self._stopped:
@@ -371,7 +371,12 @@ class SSHUserAuthServer(SSHService):
             if timer.active():
                 timer.cancel()
         self._timers.clear()
-        _log.info("accepted login for {user}", user=username.decode("utf-8", "replace"))
+        _log.info(
+            "accepted {method} for {user} from {address}",
+            method=method.decode("ascii", "replace"),
+            user=username.decode("utf-8", "replace"),
+            address=self._peerAddress(),
+        )
         _send(self.transport, UserauthSuccess())
         _notifyAuthenticated(self.transport)
         try:
@@ -400,9 +405,10 @@ class SSHUserAuthServer(SSHService):
     def _failed(self, username: bytes, method: bytes, why: str) -> None:
         self.attempts += 1
         _log.info(
-            "failed {method} for {user}: {why}",
+            "failed {method} for {user} from {address}: {why}",
             method=method.decode("ascii", "replace"),
             user=username.decode("utf-8", "replace"),
+            address=self._peerAddress(),
             why=why,
         )
         if self.attempts >= self.maxAttempts:
