@@ -186,6 +186,7 @@ def test_message_without_service_is_protocol_error(logged: list[str]) -> None:
     pump.flush()
     assert server.transport.disconnecting  # type: ignore[union-attr]
     assert any("no service running" in line for line in logged)
+    assert any("peer disconnected: PROTOCOL_ERROR" in line for line in logged)  # told the client
 
 
 def test_service_error_disconnects(logged: list[str]) -> None:

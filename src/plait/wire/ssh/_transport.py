@@ -592,7 +592,7 @@ class SSHTransportConnection:
     def _sendKexInit(self) -> None:
         kex = list(self._kexAlgorithms)
         if self._kexCount == 0:
-            kex += ["ext-info-c", _STRICT_C] if self.isClient else [_STRICT_S]
+            kex += ["ext-info-c", _STRICT_C] if self.isClient else ["ext-info-s", _STRICT_S]
         payload = (
             SSHWriter(MSG.KEXINIT)
             .raw(self._random(16))
