@@ -189,7 +189,7 @@ def test_bits() -> None:
         (encodeString(b"ssh-dss") + encodeString(b"x"), "unsupported key type"),
         (encodeString(b"ssh-ed25519") + encodeString(b"short"), "32 bytes"),
         (encodeString(b"ssh-ed25519") + encodeString(bytes(32)) + b"x", "malformed"),
-        (encodeString(b"ssh-ed25519-cert-v01@openssh.com"), "certificates"),
+        (encodeString(b"ssh-ed25519-cert-v01@openssh.com"), "malformed certificate"),
         (
             SSHWriter()
             .string("ecdsa-sha2-nistp256")

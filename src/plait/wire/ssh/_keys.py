@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Callable
-from typing import ClassVar, Literal
+from typing import Literal
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
@@ -437,7 +437,9 @@ def parsePublicKeyBlob(blob: bytes) -> PublicKey:
             inner = parsePublicKeyBlob(innerBlob.bytes())
             return _SecurityKeyPublic._make(keyType, inner, application)
         elif keyType.endswith("-cert-v01@openssh.com"):
-            raise KeyFormatError(f"certificates are not supported ({keyType})")
+            from plait.wire.ssh._keys_cert import parseCertificateBlob
+
+            return parseCertificateBlob(blob, keyType)
         else:
             raise KeyFormatError(f"unsupported key type {keyType!r}")
     except ProtocolError as e:
@@ -461,8 +463,6 @@ class PrivateKey:
     Build one with ``PrivateKey.generate``, ``loadPrivateKey`` or
     ``PrivateKey.fromCryptography``.
     """
-
-    _KINDS: ClassVar[tuple[str, ...]] = ("ed25519", "ecdsa", "rsa")
 
     def __init__(self, key: PrivateCryptoKey, comment: str = "") -> None:
         """Wrap a ``cryptography`` private key object (see also ``fromCryptography``)."""

@@ -6,6 +6,7 @@ options are comma-separated, values in double quotes with ``\\"`` for a quote in
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import functools
 import ipaddress
@@ -13,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from plait.wire.ssh._keys import KEY_TYPES, KeyFormatError, PublicKey
+from plait.wire.ssh._keys_cert import Certificate, CertificateError
 from plait.wire.ssh._keys_files import parsePublicKeyLine
 
 # An authorized_keys line longer than this is not one (OpenSSH reads lines of up to 8 KiB
@@ -178,12 +180,58 @@ def _permits(rule: str, host: str, port: int, portOptional: bool = False) -> boo
 
 @dataclass(slots=True)
 class AuthorizedKey:
-    """One ``authorized_keys`` entry: ``key`` may log in, under ``options``."""
+    """One ``authorized_keys`` entry: ``key`` may log in, under ``options``.
+
+    A ``cert-authority`` entry's key is a CA: it never logs in itself; use
+    ``certificateOptions`` for certificates it signed.
+    """
 
     key: PublicKey
     options: AuthorizedKeyOptions
     comment: str = ""
     lineNumber: int = 0
+
+    def certificateOptions(
+        self, cert: Certificate, username: str, now: int, address: str | None = None
+    ) -> AuthorizedKeyOptions:
+        """The options a user certificate logs ``username`` in with through this
+        ``cert-authority`` line, at ``now`` (seconds since the epoch) from ``address``; raises
+        ``CertificateError`` saying why not.
+
+        As sshd: the line's ``principals=`` (else the user name) must be among the
+        certificate's principals; its ``source-address`` must allow ``address``; forced
+        commands of line and certificate must agree; a permission needs both the line and a
+        ``permit-*`` extension.
+        """
+        if not self.options.certAuthority or cert.signatureKey != self.key:
+            raise CertificateError("certificate is not signed by this line's authority")
+        if self.options.principals is None:
+            cert.check(now, username)
+        else:
+            cert.check(now)
+            if not set(self.options.principals) & set(cert.principals):
+                raise CertificateError("no certificate principal is allowed by principals=")
+        sources = cert.sourceAddresses
+        if sources is not None and (
+            address is None or not any(_addressMatches(address, net) for net in sources)
+        ):
+            raise CertificateError(f"certificate source-address refuses {address}")
+        merged = dataclasses.replace(self.options, environment=dict(self.options.environment))
+        forced = cert.forceCommand
+        if forced is not None:
+            if merged.command is not None and merged.command != forced:
+                raise CertificateError("certificate and authorized_keys force other commands")
+            merged.command = forced
+        ext = cert.extensions
+        merged.noPty |= "permit-pty" not in ext
+        merged.noPortForwarding |= "permit-port-forwarding" not in ext
+        merged.noX11Forwarding |= "permit-X11-forwarding" not in ext
+        merged.noAgentForwarding |= "permit-agent-forwarding" not in ext
+        merged.noUserRC |= "permit-user-rc" not in ext
+        merged.noTouchRequired = merged.noTouchRequired and "no-touch-required" in ext
+        merged.verifyRequired |= "verify-required" in cert.criticalOptions
+        merged.certAuthority = False
+        return merged
 
 
 # option name -> (takes a value, effect)

@@ -18,6 +18,7 @@ from typing import Literal
 
 from plait.wire.ssh._keys import KeyFormatError, PublicKey, RandomBytes
 from plait.wire.ssh._keys_authorized import MAX_LINE, MAX_LINES, matchPatternList
+from plait.wire.ssh._keys_cert import HOST_CERT, Certificate, CertificateError
 from plait.wire.ssh._keys_files import parsePublicKeyLine
 
 Verdict = Literal["match", "mismatch", "revoked", "unknown"]
@@ -97,8 +98,8 @@ def _parseEntry(line: str, lineNumber: int) -> KnownHostsEntry | None:
 class KnownHosts:
     """The entries of a ``known_hosts`` file; ``verify`` answers for a host's key.
 
-    ``@cert-authority`` lines (certificates are not supported) never make a match; they are
-    kept in ``certAuthorities``. Bad lines are skipped (as ssh skips them) and listed in
+    ``@cert-authority`` lines vouch for host certificates only (see ``verify``); they are
+    listed in ``certAuthorities``. Bad lines are skipped (as ssh skips them) and listed in
     ``errors`` as ``(line number, message)``.
     """
 
@@ -128,7 +129,7 @@ class KnownHosts:
 
     @property
     def certAuthorities(self) -> list[KnownHostsEntry]:
-        """The ``@cert-authority`` lines (not used for verification)."""
+        """The ``@cert-authority`` lines (CAs trusted for host certificates)."""
         return [e for e in self.entries if e.marker == "cert-authority"]
 
     def lookup(self, host: str, port: int = 22) -> list[PublicKey]:
@@ -136,10 +137,31 @@ class KnownHosts:
         name = hostName(host, port)
         return [e.key for e in self.entries if e.marker is None and e.matchesHost(name)]
 
-    def verify(self, host: str, port: int, key: PublicKey) -> Verdict:
+    def verify(self, host: str, port: int, key: PublicKey, now: int | None = None) -> Verdict:
         """``"revoked"`` when an ``@revoked`` line for the host has ``key``; ``"match"`` when
         a line for the host has it; ``"mismatch"`` when lines for the host have another key of
-        its kind (the host key changed); else ``"unknown"``."""
+        its kind (the host key changed); else ``"unknown"``.
+
+        A host ``Certificate`` matches when an ``@cert-authority`` line for the host names its
+        CA and it holds for the host at ``now`` (seconds since the epoch; without ``now`` no
+        certificate holds); otherwise its certified key is checked as a plain key, as ssh
+        does. A certificate is revoked with its key or its CA.
+        """
+        if isinstance(key, Certificate):
+            name = hostName(host, port)
+            matching = [e for e in self.entries if e.matchesHost(name)]
+            revoked = {key, key.key, key.signatureKey}
+            if any(e.marker == "revoked" and e.key in revoked for e in matching):
+                return "revoked"
+            authorities = [e for e in matching if e.marker == "cert-authority"]
+            if now is not None and any(e.key == key.signatureKey for e in authorities):
+                try:
+                    key.check(now, host.lower(), HOST_CERT, requirePrincipal=False)
+                except CertificateError:
+                    pass
+                else:
+                    return "match"
+            key = key.key
         name = hostName(host, port)
         verdict: Verdict = "unknown"
         for entry in self.entries:
