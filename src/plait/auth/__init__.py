@@ -17,14 +17,16 @@ runtime-checkable ``typing.Protocol``\\s; the portal picks the first registered 
 credentials are an instance of.
 
 Checkers: :class:`InMemoryUsernamePasswordDatabase` (plain or hashed passwords),
-:class:`FilePasswordDB` (``user:hash`` file re-read when it changes), :class:`PAMChecker`
-(the system's PAM, for passwords and conversations), :class:`UNIXPasswordChecker` (``/etc/shadow``),
+:class:`FilePasswordDB` (``user:hash`` file re-read when it changes), :class:`PAMChecker` (the
+system's PAM, for passwords and conversations), :class:`UNIXPasswordChecker`
+(``/etc/shadow``; ``$y$`` yescrypt only through the system's libcrypt),
 :class:`SSHPublicKeyChecker` over an :class:`IAuthorizedKeysDB` (:class:`AuthorizedKeysFiles`:
 ``~/.ssh/authorized_keys`` per user with OpenSSH's permission checks, or one file for all;
-:class:`InMemorySSHKeyDB`), :class:`AuthorizedKeysChecker` (the two together); the avatar id
-is a :class:`KeyAvatarId`, the username as bytes carrying the key line's options, :class:`AllowAnonymousAccess`. Password hashes:
-:func:`hashPassword`, :func:`verifyPassword` (``$scrypt$``, ``$2b$``, ``$6$``, ``$5$``).
-Blocking work (hashing, PAM) runs in the reactor's thread pool when a checker is given one.
+:class:`InMemorySSHKeyDB`), :class:`AuthorizedKeysChecker` (the two together; the avatar id is
+a :class:`KeyAvatarId`: the username as bytes carrying the key line's options),
+:class:`AllowAnonymousAccess`. Password hashes: :func:`hashPassword`, :func:`verifyPassword`
+(``$scrypt$`` -- format in ``plait.auth._hashes`` --, ``$2b$``, ``$6$``, ``$5$``). Blocking
+work (hashing, PAM) runs in the reactor's thread pool when a checker is given one.
 
 Errors:
 
