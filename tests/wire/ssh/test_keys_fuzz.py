@@ -17,10 +17,15 @@ from plait.wire.ssh.keys import (
     parsePublicKeyBlob,
 )
 
+from .test_keys_cert import makeCert
+from .test_keys_sk import SK_EC, FakeAuthenticator
+
 ED = PrivateKey.generate("ed25519")
 EC = PrivateKey.generate("ecdsa", 384)
 RSA = PrivateKey.generate("rsa", 2048)
+# plain keys, a certificate, a security key: every parser branch gets mutated input
 BLOBS = [k.publicKey().blob() for k in (ED, EC, RSA)]
+BLOBS += [makeCert(critical=(("force-command", b"ls"),)), FakeAuthenticator(SK_EC).blob]
 OPENSSH = base64.b64decode(b"".join(ED.toOpenSSH(comment="c").splitlines()[1:-1]))
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
