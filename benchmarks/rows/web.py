@@ -38,8 +38,6 @@ SERVER_CPU = "server_cpu_us_per_op"
 _REQUESTS = re.compile(r"^\s*(\d+) requests in", re.M)
 _RATE = re.compile(r"Requests/sec:\s*([\d.]+)")
 _ERRORS = re.compile(r"Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)")
-
-
 _P50 = re.compile(r"^\s*50%\s+([\d.]+)(us|ms|s)\s*$", re.M)
 _P99 = re.compile(r"^\s*99%\s+([\d.]+)(us|ms|s)\s*$", re.M)
 _TO_US = {"us": 1.0, "ms": 1e3, "s": 1e6}
