@@ -130,7 +130,8 @@ def test_rsa_algorithm_from_server_sig_algs() -> None:
     deliver(c, UserauthFailure(("publickey",)))
     assert sent(transport)[0].algorithm == b"rsa-sha2-256"
     c3, transport3, _ = client(keys=[RSA])
-    transport3.extensions = {"server-sig-algs": b"ssh-ed25519,rsa-sha2-256"}  # type: ignore[attr-defined]
+    sigAlgs = {"server-sig-algs": b"ssh-ed25519,rsa-sha2-256"}
+    transport3.extensions = sigAlgs  # type: ignore[attr-defined]
     sent(transport3)
     deliver(c3, UserauthFailure(("publickey",)))
     assert sent(transport3)[0].algorithm == b"rsa-sha2-256"

@@ -131,7 +131,8 @@ class AuthorizedKeysFiles:
     Per user, the files are ``~/.ssh/authorized_keys`` and ``~/.ssh/authorized_keys2``
     (``names``), found through ``homeLookup(username) -> (home, uid) | None`` (default: the
     password database). With ``path``, that one file serves every username; it must be owned by
-    root or by this process's user and not writable by others (its directories are not checked). With ``strictModes`` (default, as OpenSSH), a file that
+    root or by this process's user and not writable by others (its directories are not
+    checked). With ``strictModes`` (default, as OpenSSH), a file that
     others could have written is ignored and logged. Files are read on every lookup, so edits
     take effect at once.
     """

@@ -185,7 +185,8 @@ class PAMChecker:
     thread pool of ``reactor`` (pass None to block the caller, e.g. in a script). For
     ``UsernamePassword`` every PAM prompt with echo off is answered with the password, prompts
     with echo on with the username; ``PluggableAuthenticationModules`` credentials answer PAM's
-    prompts themselves (SSH keyboard-interactive), through the reactor thread. ``confdir`` (Linux-PAM >= 1.4) reads the service's configuration from another
+    prompts themselves (SSH keyboard-interactive), through the reactor thread. ``confdir``
+    (Linux-PAM >= 1.4) reads the service's configuration from another
     directory than ``/etc/pam.d``. The avatar id is the username as bytes.
     """
 
