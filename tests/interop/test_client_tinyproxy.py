@@ -10,6 +10,8 @@ TLS inside the tunnel (tinyproxy's log shows the CONNECT). Skips when tinyproxy 
 
 from __future__ import annotations
 
+import hashlib
+import os
 import shutil
 import socket
 import subprocess
@@ -25,7 +27,12 @@ from plait.endpoints import TCP4ClientEndpoint
 from plait.reactor import reactorClassNamed, reactorNames
 from plait.tls import TLSVerificationError, serverOptions
 from plait.web import Resource, Site
-from plait.web.client import BrowserLikePolicyForHTTPS, HTTPConnectionPool, ProxyAgent
+from plait.web.client import (
+    BrowserLikePolicyForHTTPS,
+    BytesBodyProducer,
+    HTTPConnectionPool,
+    ProxyAgent,
+)
 from plait.web.server import Request
 
 from .test_client_nginx import freePort, get, runUntil
@@ -121,6 +128,10 @@ class Echo(Resource):
         secure = b"tls" if request.isSecure() else b"plain"
         return b"%s %s %s via=%s" % (request.method, request.uri, secure, via)
 
+    def render_POST(self, request: Request) -> bytes:
+        body = request.content.read()
+        return b"POST %d %s" % (len(body), hashlib.sha256(body).hexdigest().encode())
+
 
 @pytest.fixture
 def origin(tmp_path: Path) -> Iterator[dict[str, Any]]:
@@ -201,3 +212,25 @@ def test_https_through_tinyproxy_still_verifies(
     agent = proxyAgent(origin, tinyproxy)
     with pytest.raises(TLSVerificationError):
         runUntil(origin["reactor"], get(agent, f"https://localhost:{origin['https']}/"))
+
+
+def test_post_bodies_through_tinyproxy(origin: dict[str, Any], tinyproxy: TinyProxy) -> None:
+    """A 200 kB POST body arrives intact through tinyproxy, in plain HTTP and in the tunnel."""
+    body = os.urandom(200_000)
+    expected = b"POST 200000 " + hashlib.sha256(body).hexdigest().encode()
+    agent = proxyAgent(origin, tinyproxy, tlsPolicy=BrowserLikePolicyForHTTPS(origin["ca"]))
+    reactor = origin["reactor"]
+
+    @inlineCallbacks
+    def run() -> Any:
+        plain = yield get(
+            agent, f"http://127.0.0.1:{origin['http']}/up", b"POST", BytesBodyProducer(body)
+        )
+        tunnelled = yield get(
+            agent, f"https://localhost:{origin['https']}/up", b"POST", BytesBodyProducer(body)
+        )
+        return plain, tunnelled
+
+    plain, tunnelled = runUntil(reactor, run())
+    assert (plain[0], plain[2]) == (200, expected)
+    assert (tunnelled[0], tunnelled[2]) == (200, expected)
