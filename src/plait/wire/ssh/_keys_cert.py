@@ -203,10 +203,11 @@ def parseCertificateBlob(blob: bytes, keyType: str) -> Certificate:
         r.done()
     except ProtocolError as e:
         raise KeyFormatError(f"malformed certificate: {e}") from None
+    caType = caBlob[4 : 4 + int.from_bytes(caBlob[:4], "big")]
+    if caType.endswith(CERT_SUFFIX.encode()):  # refused before parsing: no chains
+        raise KeyFormatError("a certificate's CA key is itself a certificate")
     key = parsePublicKeyBlob(encodeString(plain.encode("ascii")) + keyFields)
     ca = parsePublicKeyBlob(caBlob)
-    if isinstance(ca, Certificate):
-        raise KeyFormatError("a certificate's CA key is itself a certificate")
     if certType not in (USER_CERT, HOST_CERT):
         raise KeyFormatError(f"unknown certificate type {certType}")
     if not ca.verify(signature, signed):
