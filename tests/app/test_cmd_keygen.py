@@ -99,6 +99,18 @@ def test_show_fingerprint(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert keygenCommand.run(options("-l", "-f", str(tmp_path / "missing"))) == 1
 
 
+def test_print_public_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """-y prints the public key line of a private key (-P for an encrypted one)."""
+    path = tmp_path / "id"
+    keygenCommand.run(options("-q", "-t", "ecdsa", "-f", str(path), "-C", "me", "-N", "pw"))
+    assert keygenCommand.run(options("-y", "-f", str(path), "-P", "pw")) == 0
+    assert capsys.readouterr().out == path.with_suffix(".pub").read_text()
+    assert keygenCommand.run(options("-y", "-f", str(path))) == 1
+    assert "passphrase is needed" in capsys.readouterr().err
+    assert keygenCommand.run(options("-y", "-f", str(path), "-P", "bad")) == 1
+    assert "wrong passphrase" in capsys.readouterr().err
+
+
 @needsKeygen
 @pytest.mark.parametrize(("kind", "bits"), [("ed25519", None), ("ecdsa", 384), ("rsa", 2048)])
 def test_subprocess_read_by_ssh_keygen(tmp_path: Path, kind: str, bits: int | None) -> None:

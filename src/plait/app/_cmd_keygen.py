@@ -3,6 +3,7 @@
     plait keygen -t ed25519|ecdsa|rsa [-b BITS] -f PATH [-N PASSPHRASE] [-C COMMENT]
                  [-m openssh|pkcs8] [-a ROUNDS] [--force] [-q]
     plait keygen -l -f PATH        (print the fingerprint of a public or private key file)
+    plait keygen -y -f PATH [-P PASSPHRASE]   (print the public key line of a private key)
 
 Writes the private key to PATH (mode 0600; OpenSSH format, encrypted with aes256-ctr and bcrypt
 when ``-N`` is given) and the public key line to PATH.pub, then prints the SHA256 fingerprint.
@@ -72,12 +73,18 @@ class _KeygenCommand:
         parser.add_argument(
             "-l", dest="show", action="store_true", help="print the fingerprint of -f PATH"
         )
+        parser.add_argument(
+            "-y", dest="public", action="store_true", help="print the public key of -f PATH"
+        )
+        parser.add_argument("-P", dest="oldPassphrase", help="passphrase of the key -y reads")
 
     def run(self, options: argparse.Namespace) -> int:
         """Generate (or with ``-l`` show) a key; the exit status."""
         try:
             if options.show:
                 return self._show(options.path)
+            if options.public:
+                return self._public(options.path, options.oldPassphrase)
             return self._generate(options)
         except (ValueError, OSError) as e:
             sys.stderr.write(f"plait keygen: error: {e}\n")
@@ -100,6 +107,18 @@ class _KeygenCommand:
         ecdsa = key.keyType.startswith("ecdsa-")
         kind = "ECDSA" if ecdsa else key.keyType.removeprefix("ssh-").upper()
         print(f"{key.bits()} {key.fingerprint()} {key.comment or 'no comment'} ({kind})")
+        return 0
+
+    def _public(self, path: str, passphrase: str | None) -> int:
+        from plait.wire.ssh.keys import KeyFormatError, loadPrivateKey
+
+        with open(path, "rb") as f:
+            data = f.read(1 << 20)
+        try:
+            key = loadPrivateKey(data, passphrase)
+        except KeyFormatError as e:
+            raise ValueError(f"{path}: {e}") from None
+        sys.stdout.write(key.publicKey().toOpenSSH(key.comment).decode("utf-8") + "\n")
         return 0
 
     def _generate(self, options: argparse.Namespace) -> int:
