@@ -337,6 +337,12 @@ def test_openssh_private_encrypted() -> None:
         loadPrivateKey(data, "wrong")
 
 
+def test_openssh_private_passphrase_ignored_when_plain() -> None:
+    """A passphrase given for an unencrypted OpenSSH key is ignored."""
+    key = KINDS["ssh-ed25519"]
+    assert loadPrivateKey(key.toOpenSSH(), "pw").publicKey() == key.publicKey()
+
+
 def test_openssh_private_deterministic_with_random_bytes() -> None:
     """An injected randomBytes makes the file reproducible."""
     key = KINDS["ssh-ed25519"]
@@ -358,15 +364,15 @@ def test_pem_private_round_trip(key: PrivateKey, passphrase: str | None) -> None
 
 
 def test_pem_errors() -> None:
-    """PEM: no passphrase, wrong passphrase, passphrase for a plain key, garbage."""
+    """PEM: no passphrase, wrong passphrase, garbage; a passphrase for a plain key is
+    ignored."""
     key = KINDS["ssh-ed25519"]
     enc = key.toPEM("pw")
     with pytest.raises(EncryptedKeyError):
         loadPrivateKey(enc)
     with pytest.raises(BadPassphraseError):
         loadPrivateKey(enc, "nope")
-    with pytest.raises(KeyFormatError, match="unencrypted"):
-        loadPrivateKey(key.toPEM(), "pw")
+    assert loadPrivateKey(key.toPEM(), "pw").publicKey() == key.publicKey()  # ignored
     with pytest.raises(KeyFormatError, match="PEM"):
         loadPrivateKey(b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
 

@@ -262,6 +262,8 @@ def _readPrivateFields(keyType: str, s: SSHReader) -> PrivateCryptoKey:
 
 def _loadPEM(data: bytes, passphrase: bytes | None) -> PrivateKey:
     encrypted = b"ENCRYPTED" in data.split(b"-----END", 1)[0]
+    if not encrypted:
+        passphrase = None  # ignored for a plain key, as for OpenSSH-format keys
     try:
         key = serialization.load_pem_private_key(data, password=passphrase or None)
     except TypeError:
