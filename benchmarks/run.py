@@ -89,6 +89,13 @@ def ensureVenv(rebuild: bool) -> Path:
     want = json.dumps({"peers": PEERS, "repo": str(REPO), "python": sys.version})
     if not rebuild and python.exists() and stamp.exists() and stamp.read_text() == want:
         return python
+    if not rebuild and python.exists() and stamp.exists() and _samePython(stamp, want):
+        # Only the peer list changed: add to the venv in place instead of recreating it.
+        log(f"updating {VENV} (peers: {', '.join(PEERS)}) ...")
+        pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+        if subprocess.run([*pip, *PEERS], check=False).returncode == 0:
+            stamp.write_text(want)
+            return python
     pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
     if not rebuild and python.exists() and stamp.exists() and _sameBase(stamp.read_text(), want):
         # Only the peer list changed: install what is new into the venv in place.
@@ -119,6 +126,15 @@ def _sameBase(old: str, new: str) -> bool:
     except ValueError:
         return False
     return bool(a.get("repo") == b.get("repo") and a.get("python") == b.get("python"))
+
+
+def _samePython(stamp: Path, want: str) -> bool:
+    try:
+        old = json.loads(stamp.read_text())
+    except ValueError:
+        return False
+    new = json.loads(want)
+    return bool(old.get("python") == new["python"] and old.get("repo") == new["repo"])
 
 
 def buildC() -> str | None:
