@@ -248,7 +248,6 @@ _FLAGS = {
     "user-rc": ("noUserRC", False),
     "cert-authority": ("certAuthority", True),
     "no-touch-required": ("noTouchRequired", True),
-    "touch-required": ("noTouchRequired", False),
     "verify-required": ("verifyRequired", True),
 }
 _VALUED = {
