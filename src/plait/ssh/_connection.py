@@ -8,6 +8,7 @@ own ``channelLookup`` and ``global_<name>`` methods.
 
 from __future__ import annotations
 
+import struct
 from collections import deque
 from collections.abc import Callable
 from functools import partial
@@ -36,13 +37,14 @@ from plait.wire.ssh.connection import (
     RequestSuccess,
     parseMessage,
 )
-from plait.wire.ssh.types import DisconnectReason, SSHDisconnectError
+from plait.wire.ssh.types import MSG, DisconnectReason, SSHDisconnectError
 
 __all__ = ["SSHConnection"]
 
 _log = Logger(namespace="plait.ssh.connection")
 
 KEEPALIVE = b"keepalive@openssh.com"
+_DATA_HEADER = struct.Struct(">II")
 ChannelFactory = Callable[..., "SSHChannel | Deferred[SSHChannel]"]
 
 
@@ -261,8 +263,10 @@ class SSHConnection(SSHService):
 
     def sendData(self, channel: SSHChannel, data: bytes) -> None:
         """Send one data packet (the channel has checked the window)."""
-        assert channel.remoteId is not None
-        self._send(ChannelData(channel.remoteId, data))
+        # The hot path: the header packed directly rather than through the ChannelData codec.
+        if self.transport is not None and not self._stopped:
+            header = _DATA_HEADER.pack(channel.remoteId, len(data))
+            self.transport.sendPacket(MSG.CHANNEL_DATA, header + data)
 
     def sendExtendedData(self, channel: SSHChannel, dataType: int, data: bytes) -> None:
         """Send one extended-data packet."""

@@ -115,6 +115,26 @@ def setWindowSize(fd: int, rows: int, columns: int, width: int = 0, height: int 
     fcntl.ioctl(fd, termios.TIOCSWINSZ, size)
 
 
+PIPE_SIZE = 1024 * 1024
+
+
+def _widenPipes(transport: Any) -> None:
+    """Bigger pipes and reads for a process's output (Linux; best effort): a 64 KiB pipe read
+    64 KiB per wake-up caps bulk output at a fraction of what the channel carries."""
+    setSize = getattr(fcntl, "F_SETPIPE_SZ", None)
+    for childFD in (1, 2):
+        pipe = getattr(transport, "pipes", {}).get(childFD)
+        fd = getattr(pipe, "fd", None)
+        if pipe is None or not isinstance(fd, int):
+            continue
+        if setSize is not None:
+            try:
+                fcntl.fcntl(fd, setSize, PIPE_SIZE)
+            except OSError:
+                continue  # over /proc/sys/fs/pipe-max-size for this user: keep the default
+        pipe.bufferSize = PIPE_SIZE
+
+
 class _InputProducer:
     """The session as the producer of a process's stdin: a full pipe pauses the channel's
     window; the pipe's end (the process exiting) does not close the channel."""
@@ -152,6 +172,7 @@ class _SessionProcessProtocol(ProcessProtocol):
                 setWindowSize(fd, pty.rows, pty.columns, pty.width, pty.height)
             except OSError as e:
                 _log.warn("cannot set up the session's PTY: {error}", error=e)
+        _widenPipes(transport)
         session.registerProducer(transport, True)
         transport.registerProducer(_InputProducer(session), True)
 
