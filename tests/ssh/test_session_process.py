@@ -182,3 +182,47 @@ def test_pty_window_change(reactor: Any, tmp_path: Path) -> None:
     run.session.opened.addCallback(opened)
     run.wait(step)
     assert b"50 132" in run.stdout
+
+
+def test_from_passwd_and_realm() -> None:
+    """fromPasswd reads the account; UnixRealm builds restricted avatars and refuses unknown
+    users (and, not as root, other users)."""
+    import pwd
+
+    from plait.auth import UnauthorizedLogin
+    from plait.ssh.session import UnixRealm
+
+    me = pwd.getpwuid(os.getuid())
+    avatar = UnixConchUser.fromPasswd(me.pw_name)
+    assert (avatar.uid, avatar.gid, avatar.home) == (me.pw_uid, me.pw_gid, me.pw_dir)
+
+    class AvatarId(bytes):
+        options = type("Options", (), {"command": "true", "noPty": True})()
+
+    realm = UnixRealm()
+    interface, built, logout = realm.requestAvatar(AvatarId(me.pw_name.encode()), None, "I")
+    assert interface == "I" and built.username == me.pw_name and callable(logout)
+    assert built.restrictions.forcedCommand == b"true" and built.restrictions.noPty
+    with pytest.raises(UnauthorizedLogin):
+        realm.requestAvatar(b"no-such-user-here", None, "I")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switching users needs root")
+def test_session_as_other_user_owns_its_tty(reactor: Any) -> None:
+    """As root, a session for 'nobody' runs with nobody's uid and gets its tty."""
+    import pwd
+
+    try:
+        nobody = pwd.getpwnam("nobody")
+    except KeyError:
+        pytest.skip("no user nobody")
+    avatar = UnixConchUser("nobody", nobody.pw_uid, nobody.pw_gid, "/", "/bin/sh")
+    run = Run(reactor, avatar)
+
+    def opened(session: SSHClientSession) -> None:
+        session.requestPty()
+        session.execCommand(b"id -u; stat -c %u $(tty)")
+
+    run.session.opened.addCallback(opened)
+    run.wait()
+    assert run.stdout.split() == [str(nobody.pw_uid).encode()] * 2

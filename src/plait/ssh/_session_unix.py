@@ -10,9 +10,12 @@ sends ``exit-status`` (or ``exit-signal``), EOF and CLOSE.
 from __future__ import annotations
 
 import fcntl
+import grp
 import os
+import pwd
 import signal as signalModule
 import struct
+import sys
 import termios
 from typing import Any
 
@@ -22,7 +25,7 @@ from plait.protocol import ProcessProtocol, ProcessTerminated
 from plait.ssh._session import ConchUser, SessionRestrictions, SSHSession
 from plait.wire.ssh.connection import ExitSignal, TerminalMode, WindowChange
 
-__all__ = ["UnixConchUser", "applyTerminalModes", "setWindowSize"]
+__all__ = ["UnixConchUser", "UnixRealm", "applyTerminalModes", "ptySlaveName", "setWindowSize"]
 
 _log = Logger(namespace="plait.ssh.session")
 
@@ -116,13 +119,44 @@ def setWindowSize(fd: int, rows: int, columns: int, width: int = 0, height: int 
 
 
 PIPE_SIZE = 1024 * 1024
+_TIOCGPTN = 0x80045430  # Linux: the number N of a pty master's /dev/pts/N
+
+
+def ptySlaveName(masterFD: int) -> str | None:
+    """The slave device of a pty master (``/dev/pts/N``; Linux only, else None)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        raw = fcntl.ioctl(masterFD, _TIOCGPTN, b"\0\0\0\0")
+    except OSError:
+        return None
+    return f"/dev/pts/{struct.unpack('I', raw)[0]}"
+
+
+def _giveTTY(masterFD: int, uid: int) -> None:
+    """As root, make the session's tty the user's (group ``tty``, mode 0620), as sshd does,
+    so programs that reopen it (``tty``-prompting ones, ``write``) work."""
+    if os.geteuid() != 0 or uid == 0:
+        return
+    name = ptySlaveName(masterFD)
+    if name is None:
+        return
+    try:
+        group = grp.getgrnam("tty").gr_gid
+    except KeyError:
+        group = -1
+    try:
+        os.chown(name, uid, group)
+        os.chmod(name, 0o620 if group != -1 else 0o600)
+    except OSError as e:
+        _log.warn("cannot give {tty} to uid {uid}: {error}", tty=name, uid=uid, error=e)
 
 
 def _widenPipes(transport: Any) -> None:
     """Bigger pipes and reads for a process's output (Linux; best effort): a 64 KiB pipe read
     64 KiB per wake-up caps bulk output at a fraction of what the channel carries."""
     setSize = getattr(fcntl, "F_SETPIPE_SZ", None)
-    for childFD in (1, 2):
+    for childFD in (0, 1, 2):
         pipe = getattr(transport, "pipes", {}).get(childFD)
         fd = getattr(pipe, "fd", None)
         if pipe is None or not isinstance(fd, int):
@@ -132,7 +166,8 @@ def _widenPipes(transport: Any) -> None:
                 fcntl.fcntl(fd, setSize, PIPE_SIZE)
             except OSError:
                 continue  # over /proc/sys/fs/pipe-max-size for this user: keep the default
-        pipe.bufferSize = PIPE_SIZE
+        if childFD:
+            pipe.bufferSize = PIPE_SIZE
 
 
 class _InputProducer:
@@ -172,6 +207,9 @@ class _SessionProcessProtocol(ProcessProtocol):
                 setWindowSize(fd, pty.rows, pty.columns, pty.width, pty.height)
             except OSError as e:
                 _log.warn("cannot set up the session's PTY: {error}", error=e)
+            avatar = session.avatar
+            if isinstance(avatar, UnixConchUser) and avatar.uid is not None:
+                _giveTTY(fd, avatar.uid)
         _widenPipes(transport)
         session.registerProducer(transport, True)
         transport.registerProducer(_InputProducer(session), True)
@@ -231,6 +269,24 @@ class UnixConchUser(ConchUser):
         self.home = home
         self.shell = shell or "/bin/sh"
         self.path = path or (ROOT_PATH if uid == 0 else DEFAULT_PATH)
+
+    @classmethod
+    def fromPasswd(
+        cls, username: bytes | str, restrictions: SessionRestrictions | None = None, **kwargs: Any
+    ) -> UnixConchUser:
+        """The avatar of a system account (uid, gid, home and shell from the password
+        database); ``KeyError`` if there is no such user."""
+        name = os.fsdecode(username)
+        entry = pwd.getpwnam(name)
+        return cls(
+            name,
+            entry.pw_uid,
+            entry.pw_gid,
+            entry.pw_dir,
+            entry.pw_shell or "/bin/sh",
+            restrictions=restrictions,
+            **kwargs,
+        )
 
     def environment(self, session: SSHSession, originalCommand: bytes | None) -> dict[str, str]:
         """The environment of a session's process."""
@@ -331,3 +387,33 @@ class UnixConchUser(ConchUser):
 
     def __repr__(self) -> str:
         return f"<UnixConchUser {self.username} uid={self.uid}>"
+
+
+class UnixRealm:
+    """A realm (``IRealm``) of system accounts for ``plait sshd``: each avatar id (a user
+    name, possibly carrying ``authorized_keys`` options as ``.options``) becomes a
+    ``UnixConchUser.fromPasswd`` restricted by those options.
+
+    Not running as root, only the account we run as can be served (others are refused with
+    ``UnauthorizedLogin``). ``avatarOptions`` are passed to every ``UnixConchUser``.
+    """
+
+    def __init__(self, **avatarOptions: Any) -> None:
+        self.avatarOptions = avatarOptions
+
+    def requestAvatar(self, avatarId: Any, mind: Any, *interfaces: Any) -> Any:
+        """``(interfaces[0], avatar, avatar.logout)``."""
+        from plait.auth import UnauthorizedLogin
+
+        name = os.fsdecode(bytes(avatarId) if isinstance(avatarId, bytes) else str(avatarId))
+        try:
+            avatar = UnixConchUser.fromPasswd(
+                name,
+                SessionRestrictions.fromOptions(getattr(avatarId, "options", None)),
+                **self.avatarOptions,
+            )
+        except KeyError:
+            raise UnauthorizedLogin(f"no such user {name!r}") from None
+        if os.geteuid() != 0 and avatar.uid != os.geteuid():
+            raise UnauthorizedLogin(f"not root: cannot serve {name!r}")
+        return (interfaces[0] if interfaces else None), avatar, avatar.logout

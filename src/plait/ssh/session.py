@@ -7,7 +7,13 @@ cannot be started makes the server answer the ``shell``/``exec`` request with fa
 
 from plait.ssh._session import ConchUser, SessionRestrictions, SessionTransport, SSHSession
 from plait.ssh._session_client import SSHClientSession, openSession
-from plait.ssh._session_unix import UnixConchUser, applyTerminalModes, setWindowSize
+from plait.ssh._session_unix import (
+    UnixConchUser,
+    UnixRealm,
+    applyTerminalModes,
+    ptySlaveName,
+    setWindowSize,
+)
 
 __all__ = [
     "ConchUser",
@@ -16,7 +22,9 @@ __all__ = [
     "SessionRestrictions",
     "SessionTransport",
     "UnixConchUser",
+    "UnixRealm",
     "applyTerminalModes",
     "openSession",
+    "ptySlaveName",
     "setWindowSize",
 ]
