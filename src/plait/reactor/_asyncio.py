@@ -3,15 +3,19 @@
 Everything a plait reactor offers runs on the loop, so asyncio libraries and plait code share
 one thread and one loop:
 
+- TCP and Unix stream sockets, servers and clients (and TLS over them, which is a protocol
+  wrapper): plait binds or connects the socket (``CannotListenError``, ``ConnectError``
+  subclasses by errno, connect timeouts, ``bindAddress``, Unix socket files and pid locks) and
+  hands it to ``loop.create_server`` / ``create_unix_server`` / ``create_connection`` /
+  ``create_unix_connection``: every connection's reads and writes run on asyncio's transports
+  (uvloop's C code under uvloop; see ``_asyncio_ports`` and ``_asyncio_stream``);
 - descriptors (``IReactorFDSet``: UDP ports, processes, fd transports, the waker, signals)
   are watched with ``loop.add_reader``/``add_writer`` and dispatched through the same error
-  boundary as the other backends;
-- ``listenTCP``: plait binds the socket (``CannotListenError``, addresses) and hands it to
-  ``loop.create_server``, so accepting and every accepted connection's reads and writes run
-  on asyncio's transports (uvloop's C code under uvloop; see ``_asyncio_stream``);
-- TCP clients (``connectTCP``), Unix sockets and TLS over either use plait's own descriptor
-  transports on the loop's ``add_reader``/``add_writer``, with their errors (``ConnectError``
-  subclasses by errno);
+  boundary as the other backends. Processes stay here on purpose: ``subprocess_exec`` has only
+  stdin/stdout/stderr, so it cannot give ``spawnProcess``'s ``childFDs`` (any child fd mapped to
+  a pipe or to a parent fd) or PTYs, and its child watcher would reap the child that plait's
+  pidfd reaper (the same on every backend) waits for; the pipes themselves are plain fd
+  transports on the loop's ``add_reader``/``add_writer`` (uvloop's C poller under uvloop);
 - ``callLater`` keeps plait's ``TimerQueue`` (exact ``DelayedCall`` semantics: ``reset``,
   ``delay``, ``cancel``) and arms one loop timer for its earliest deadline;
 - ``callFromThread`` queues the call and pokes the waker, as on the other backends.
@@ -32,7 +36,7 @@ import asyncio
 import math
 from time import monotonic
 
-from ._asyncio_stream import AsyncioStreamMixin
+from ._asyncio_ports import AsyncioStreamMixin
 from ._hosted import HostedReactorBase
 from ._posixbase import READ, WRITE
 
@@ -62,6 +66,8 @@ class AsyncioReactor(AsyncioStreamMixin, HostedReactorBase):
         self._timerHandle: asyncio.TimerHandle | asyncio.Handle | None = None
         self._asyncioConnections = set()
         self._asyncioPorts = set()
+        self._asyncioConnecting = {}
+        self._uvloop = type(self._loop).__module__.startswith("uvloop")
         super().__init__()
 
     def _newLoop(self) -> asyncio.AbstractEventLoop:

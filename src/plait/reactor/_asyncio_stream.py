@@ -1,17 +1,18 @@
-"""Accepted TCP connections on asyncio's transports, for ``AsyncioReactor``.
+"""Stream connections on asyncio's transports, for ``AsyncioReactor``.
 
-``listenTCP`` keeps plait's listening port for binding, ``CannotListenError``, ``getHost`` and
-``stopListening``, and hands the listening socket to ``loop.create_server``: accepting and each
-connection's reads and writes are asyncio's (uvloop's C code under uvloop). ``_ServerAdapter``
-is the ``asyncio.Protocol`` that builds the plait protocol and forwards asyncio's events to it;
-``AsyncioTCPConnection`` is the plait transport facade over the asyncio transport (``write`` is
-the asyncio transport's own bound method, swapped for a no-op once the connection closes).
+``AsyncioStreamConnection`` is the plait transport facade over an asyncio transport (``write``
+is the asyncio transport's own bound method, swapped for a no-op once the connection closes);
+``_Adapter`` is the ``asyncio.Protocol`` that forwards asyncio's events to it. TCP and Unix
+connections, accepted (``_ServerAdapter``, made by a port in ``_asyncio_ports``) or connected
+(``connectTCP``/``connectUNIX``), are all of this kind; under uvloop their reads and writes run
+in uvloop's C code.
 
 Semantics kept from the other backends: ``loseConnection`` flushes then closes
 (``ConnectionDone``), ``abortConnection`` drops the buffer (``ConnectionAborted``), the peer's
 EOF half-closes an ``IHalfCloseableProtocol`` and otherwise closes after flushing, an OS error
 is ``ConnectionLost``, writes after ``loseConnection`` are ignored, and an exception from the
-protocol is logged with its traceback and loses that connection. Backpressure: asyncio's
+protocol is logged with its traceback and loses that connection. A client connection's end
+also reaches its connector (``clientConnectionLost``). Backpressure: asyncio's
 ``pause_writing``/``resume_writing`` pause and resume a registered push producer; a pull
 producer is asked for more whenever the buffer drains.
 """
@@ -23,7 +24,7 @@ import socket
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from plait.defer import Deferred, Failure
+from plait.defer import Failure
 from plait.log import Logger, LogLevel
 from plait.protocol import (
     ConnectionAborted,
@@ -31,11 +32,17 @@ from plait.protocol import (
     ConnectionLost,
     IPv4Address,
     IPv6Address,
+    UNIXAddress,
 )
 
-from ._tcp import TCPPort, tcpAddress
+from ._tcp import tcpAddress
+from ._unix import _name
 
-__all__ = ["AsyncioStreamMixin", "AsyncioTCPConnection"]
+__all__ = [
+    "AsyncioStreamConnection",
+    "AsyncioTCPConnection",
+    "AsyncioUNIXConnection",
+]
 
 _log = Logger("plait.reactor")
 
@@ -49,7 +56,7 @@ class _Adapter(asyncio.Protocol):
 
     __slots__ = ("_conn", "data_received")
 
-    def __init__(self, conn: AsyncioTCPConnection) -> None:
+    def __init__(self, conn: AsyncioStreamConnection) -> None:
         self._conn = conn
         self.data_received = conn._guardedDataReceived  # type: ignore[method-assign]
 
@@ -69,19 +76,22 @@ class _Adapter(asyncio.Protocol):
         self._conn._resumeWriting()
 
 
-class AsyncioTCPConnection:
-    """A plait TCP transport over an asyncio transport (``ITCPTransport``, ``IConsumer``,
-    ``IPushProducer``)."""
+class AsyncioStreamConnection:
+    """A plait stream transport over an asyncio transport (``ITransport``, ``IConsumer``,
+    ``IPushProducer``); subclasses add the addresses and options of their kind."""
 
     __slots__ = (
         "__weakref__",
         "_aborting",
+        "_hostAddr",
+        "_loseWhenMade",
         "_peerAddr",
         "_readEOF",
         "_socket",
         "_transport",
         "_writeEOF",
         "connected",
+        "connector",
         "disconnected",
         "disconnecting",
         "producer",
@@ -93,14 +103,19 @@ class AsyncioTCPConnection:
     )
 
     write: Callable[[bytes], None]
+    # Whether to switch Nagle back on when made (asyncio turns TCP_NODELAY on for TCP).
+    _nagle = False
 
-    def __init__(self, protocol: Any, reactor: Any, peer: IPv4Address | IPv6Address) -> None:
+    def __init__(self, protocol: Any, reactor: Any, peer: Any) -> None:
         self.protocol = protocol
         self.reactor = reactor
         self._peerAddr = peer
+        self._hostAddr: Any = None
+        self.connector: Any = None
         self._transport: asyncio.Transport | None = None
         self._socket: Any = None
         self._aborting = False
+        self._loseWhenMade = False  # loseConnection came before asyncio made the connection
         self._readEOF = False
         self._writeEOF = False
         self.write = _ignore
@@ -123,7 +138,7 @@ class AsyncioTCPConnection:
     def _made(self, transport: asyncio.Transport) -> None:
         self._transport = transport
         self._socket = sock = transport.get_extra_info("socket")
-        if sock is not None:
+        if self._nagle and sock is not None:
             # plait's default, as on every backend: Nagle on unless the protocol says otherwise.
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 0)
         self.write = transport.write
@@ -133,6 +148,8 @@ class AsyncioTCPConnection:
             self.protocol.makeConnection(self)
         except Exception:
             self._userError("makeConnection")
+        if self._loseWhenMade:
+            self.loseConnection()
 
     def _guardedDataReceived(self, data: bytes) -> None:
         try:
@@ -187,6 +204,8 @@ class AsyncioTCPConnection:
                 level=LogLevel.error,
                 protocol=self.protocol,
             )
+        if self.connector is not None:
+            self.connector._connectionLost(reason)
 
     def _userError(self, where: str) -> None:
         """Log the exception being handled (from protocol code) and lose the connection."""
@@ -218,6 +237,8 @@ class AsyncioTCPConnection:
             _log.failure(
                 "Unhandled error in connectionLost of {protocol!r}", protocol=self.protocol
             )
+        if self.connector is not None:
+            self.connector._connectionLost(reason)
 
     def _pauseWriting(self) -> None:
         producer = self.producer
@@ -242,7 +263,10 @@ class AsyncioTCPConnection:
 
     def loseConnection(self) -> None:
         """Close once what was written is flushed; the reason is ``ConnectionDone``."""
-        if self.disconnecting or self._transport is None:
+        if self.disconnecting:
+            return
+        if self._transport is None:
+            self._loseWhenMade = True  # a client connection asyncio has not made yet
             return
         self.disconnecting = True
         self.write = _ignore
@@ -268,33 +292,17 @@ class AsyncioTCPConnection:
             return
         transport.write_eof()
 
-    def getHost(self) -> IPv4Address | IPv6Address:
+    def getHost(self) -> Any:
         """The local address."""
-        return tcpAddress(self._socket.getsockname())
+        raise NotImplementedError
 
-    def getPeer(self) -> IPv4Address | IPv6Address:
+    def getPeer(self) -> Any:
         """The remote address."""
         return self._peerAddr
 
     def getWriteBufferSize(self) -> int:
         """Bytes written and not yet sent."""
         return 0 if self._transport is None else self._transport.get_write_buffer_size()
-
-    def setTcpNoDelay(self, enabled: bool) -> None:
-        """Turn Nagle's algorithm off (True) or on (False)."""
-        self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, int(bool(enabled)))
-
-    def getTcpNoDelay(self) -> bool:
-        """Whether ``TCP_NODELAY`` is set (off by default)."""
-        return bool(self._socket.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
-
-    def setTcpKeepAlive(self, enabled: bool) -> None:
-        """Turn TCP keep-alive probes on or off."""
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, int(bool(enabled)))
-
-    def getTcpKeepAlive(self) -> bool:
-        """Whether ``SO_KEEPALIVE`` is set (off by default)."""
-        return bool(self._socket.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE))
 
     # -- IConsumer / IPushProducer ---------------------------------------------------------
 
@@ -355,10 +363,85 @@ class AsyncioTCPConnection:
         self.loseConnection()
 
     def startTLS(self, contextFactory: Any, normal: bool = True) -> Any:
-        """Switch to TLS now (STARTTLS) through ``plait.tls`` over this transport."""
+        """Switch to TLS now (STARTTLS) through ``plait.tls`` over this transport.
+
+        A connection made by a connector is the TLS client (``normal=False`` swaps the roles).
+        """
         from plait.tls import startTLS
 
-        return startTLS(self, contextFactory, not normal)  # accepted: the server unless swapped
+        return startTLS(self, contextFactory, (self.connector is not None) == normal)
+
+
+class AsyncioTCPConnection(AsyncioStreamConnection):
+    """A TCP connection on an asyncio transport (``ITCPTransport``)."""
+
+    __slots__ = ()
+
+    _nagle = True
+
+    def getHost(self) -> IPv4Address | IPv6Address:
+        """The local address."""
+        return tcpAddress(self._socket.getsockname())
+
+    def getPeer(self) -> IPv4Address | IPv6Address:
+        """The remote address."""
+        peer: IPv4Address | IPv6Address = self._peerAddr
+        return peer
+
+    def setTcpNoDelay(self, enabled: bool) -> None:
+        """Turn Nagle's algorithm off (True) or on (False)."""
+        self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, int(bool(enabled)))
+
+    def getTcpNoDelay(self) -> bool:
+        """Whether ``TCP_NODELAY`` is set (off by default)."""
+        return bool(self._socket.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+    def setTcpKeepAlive(self, enabled: bool) -> None:
+        """Turn TCP keep-alive probes on or off."""
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, int(bool(enabled)))
+
+    def getTcpKeepAlive(self) -> bool:
+        """Whether ``SO_KEEPALIVE`` is set (off by default)."""
+        return bool(self._socket.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE))
+
+
+class AsyncioUNIXConnection(AsyncioStreamConnection):
+    """A Unix stream connection on an asyncio transport."""
+
+    __slots__ = ()
+
+    def getHost(self) -> UNIXAddress:
+        """The local address (``UNIXAddress(None)`` for an unnamed client socket)."""
+        host: UNIXAddress | None = self._hostAddr
+        if host is None:
+            host = self._hostAddr = UNIXAddress(_name(self._socket.getsockname()))
+        return host
+
+    def getPeer(self) -> UNIXAddress:
+        """The remote address (``UNIXAddress(None)`` for an unnamed peer)."""
+        peer: UNIXAddress = self._peerAddr
+        return peer
+
+
+class _ClientAdapter(_Adapter):
+    """The adapter of a ``connectTCP``/``connectUNIX`` connection: one the reactor gave up on
+    (it shut down while asyncio was setting it up) is aborted unseen."""
+
+    __slots__ = ()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        conn = self._conn
+        if conn.disconnected:
+            transport.abort()  # type: ignore[attr-defined]
+            return
+        conn._made(transport)  # type: ignore[arg-type]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._conn._transport is not None:
+            self._conn._lostConnection(exc)
+
+    def eof_received(self) -> bool:
+        return self._conn._eofReceived() if self._conn._transport is not None else False
 
 
 class _ServerAdapter(_Adapter):
@@ -366,18 +449,22 @@ class _ServerAdapter(_Adapter):
 
     __slots__ = ("_made", "_port")
 
-    def __init__(self, port: AsyncioTCPPort) -> None:
+    def __init__(self, port: Any) -> None:
         self._port = port
         # uvloop looks data_received up before connection_made: bind it now, to a connection
         # whose protocol is filled in once the peer is known.
-        conn = AsyncioTCPConnection(None, port.reactor, None)  # type: ignore[arg-type]
+        conn = port.asyncioConnectionClass(None, port.reactor, None)
         super().__init__(conn)
         self._made = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         port = self._port
+        if not port.connected:
+            # Accepted by the loop just before the port stopped (or the reactor shut down).
+            transport.abort()  # type: ignore[attr-defined]
+            return
         try:
-            peer = tcpAddress(transport.get_extra_info("peername"))
+            peer = port._peerAddress(transport.get_extra_info("peername"))
             protocol = port.factory.buildProtocol(peer)
         except Exception:
             _log.failure(
@@ -393,6 +480,8 @@ class _ServerAdapter(_Adapter):
         conn = self._conn
         conn.protocol = protocol
         conn._peerAddr = peer
+        if port._shareHostAddress:
+            conn._hostAddr = port._hostAddress
         self._made = True
         conn._made(transport)  # type: ignore[arg-type]
 
@@ -402,100 +491,3 @@ class _ServerAdapter(_Adapter):
 
     def eof_received(self) -> bool:
         return self._conn._eofReceived() if self._made else False
-
-
-class AsyncioTCPPort(TCPPort):
-    """A plait ``TCPPort`` (binding, errors, addresses) whose socket asyncio serves: the
-    accept loop and every accepted connection run in the loop (in C under uvloop)."""
-
-    _server: Any = None
-    _serverTask: Any = None
-    _pendingSocket: socket.socket | None = None
-    _serveStarted = False
-
-    def _startReading(self) -> None:
-        if self._reading:
-            return
-        self._reading = True
-        loop: asyncio.AbstractEventLoop = self.reactor._loop  # type: ignore[attr-defined]
-        self._serverTask = task = loop.create_task(self._serve(loop))
-        task.add_done_callback(self._serving)
-
-    async def _serve(self, loop: asyncio.AbstractEventLoop) -> Any:
-        self._serveStarted = True
-        return await loop.create_server(
-            lambda: _ServerAdapter(self),
-            sock=self._pendingSocket or self.socket,  # type: ignore[arg-type]
-            backlog=self.backlog,
-        )
-
-    def _serving(self, task: asyncio.Task[Any]) -> None:
-        self._serverTask = None
-        if task.cancelled() or task.exception() is not None:
-            if not task.cancelled():
-                _log.failure(
-                    "asyncio could not serve {port!r}", Failure(task.exception()), port=self
-                )
-            sock = self.socket if self.socket is not None else self._pendingSocket
-            if sock is not None:
-                sock.close()
-            return
-        self._server = server = task.result()
-        if not self.connected:
-            server.close()
-            self._server = None
-
-    def _stopReading(self) -> None:
-        if not self._reading:
-            return
-        self._reading = False
-        self.reactor._asyncioPorts.discard(self)  # type: ignore[attr-defined]
-        # asyncio owns the socket now: the server closes it (never plait, never twice).
-        self._pendingSocket = self.socket
-        self.socket = None
-        if self._server is not None:
-            self._server.close()
-            self._server = None
-        elif self._serverTask is not None and not self._serveStarted:
-            # Stopped before asyncio took the socket: close it now, so connects are refused.
-            self._serverTask.cancel()
-            self._serverTask = None
-            if self._pendingSocket is not None:
-                self._pendingSocket.close()
-
-    def stopListening(self) -> Deferred[None]:
-        """Stop listening; the Deferred fires once the loop has closed the socket."""
-        self.connectionLost(Failure(ConnectionDone()))
-        d: Deferred[None] = Deferred()
-        self.reactor.callLater(0, d.callback, None)
-        return d
-
-    loseConnection = stopListening
-
-
-class AsyncioStreamMixin:
-    """``listenTCP`` with connections on asyncio transports (clients stay on descriptors)."""
-
-    _asyncioConnections: set[AsyncioTCPConnection]
-    _asyncioPorts: set[AsyncioTCPPort]
-
-    def _disconnectAsyncio(self) -> None:
-        """At shutdown: abort every asyncio connection; its protocol hears it at once."""
-        ports = list(self._asyncioPorts)
-        self._asyncioPorts.clear()
-        for port in ports:
-            port.connectionLost(Failure(ConnectionLost("the reactor shut down")))
-        connections = list(self._asyncioConnections)
-        self._asyncioConnections.clear()
-        for conn in connections:
-            transport = conn._transport
-            if transport is not None:
-                transport.abort()
-            conn._lostConnectionWith(Failure(ConnectionLost("the reactor shut down")))
-
-    def listenTCP(self, port: int, factory: Any, backlog: int = 50, interface: str = "") -> TCPPort:
-        """Listen for TCP connections; returns the ``IListeningPort``."""
-        p = AsyncioTCPPort(self, port, factory, backlog, interface)
-        p.startListening()
-        self._asyncioPorts.add(p)
-        return p
