@@ -2,7 +2,7 @@
 
     python ssh_plait.py PORT HOST_KEY AUTHORIZED_KEYS
 
-The server ``plait sshd`` runs (``plait.app._cmd_ssh``): 127.0.0.1:PORT on the epoll reactor,
+The server ``plait sshd`` runs (``plait.app._cmd_ssh_unix``): 127.0.0.1:PORT on the epoll reactor,
 the OpenSSH private key HOST_KEY, the user running it logging in with a key in
 AUTHORIZED_KEYS, exec requests run as ``$SHELL -c COMMAND`` in a child process. Exit status 3:
 not available here (plait's SSH pieces are missing).
@@ -20,7 +20,7 @@ def unavailable(why: object) -> None:
 
 def main(port: int, hostKeyPath: str, authorizedKeysPath: str) -> None:
     try:
-        from plait.app._cmd_ssh import runSSHServer
+        from plait.app._cmd_ssh_unix import runSSHServer
     except ImportError as e:
         unavailable(f"plait's SSH server: {e}")
     from plait.reactor import EPollReactor
@@ -29,9 +29,9 @@ def main(port: int, hostKeyPath: str, authorizedKeysPath: str) -> None:
     runSSHServer(
         reactor,
         listen=f"tcp:{port}:interface=127.0.0.1",
-        hostKeys=[hostKeyPath],
+        hostKeyPaths=[hostKeyPath],
         authorizedKeys=authorizedKeysPath,
-        generateHostKeys=False,
+        environment={"SHLVL": "1"},  # as the other servers: bash reads no ~/.bashrc
     )
     reactor.run()
 

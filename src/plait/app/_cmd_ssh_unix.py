@@ -1,0 +1,238 @@
+"""The server behind ``plait sshd``: system accounts as SSH avatars, host key files.
+
+``makePortal(reactor, authorizedKeys=None, passwordAuth=False)`` logs in system users (only
+this process's user unless it runs as root) with ``authorized_keys`` keys and, if asked,
+passwords (PAM, else ``/etc/shadow``); ``UnixSSHRealm`` makes each a ``UnixConchUser`` (plus
+SFTP); ``makeSSHServerFactory`` puts ``ssh-userauth`` and ``ssh-connection`` together;
+``loadOrCreateHostKeys`` keeps host keys in a state directory; ``runSSHServer`` does it all.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shlex
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from plait.ssh.session import ConchUser, SessionRestrictions, UnixConchUser
+
+__all__ = [
+    "DEFAULT_LISTEN",
+    "HOST_KEY_FILES",
+    "SSHDUser",
+    "UnixSSHRealm",
+    "defaultStateDir",
+    "hostKeys",
+    "loadHostKeys",
+    "loadOrCreateHostKeys",
+    "makePortal",
+    "makeSSHServerFactory",
+    "runSSHServer",
+]
+
+DEFAULT_LISTEN = "tcp:2222:interface=127.0.0.1"
+# (PrivateKey.generate kind, file name): the host keys made on first start.
+HOST_KEY_FILES = (
+    ("ed25519", "ssh_host_ed25519_key"),
+    ("ecdsa", "ssh_host_ecdsa_key"),
+    ("rsa", "ssh_host_rsa_key"),
+)
+
+
+def defaultStateDir() -> str:
+    """Where host keys live by default: ``/etc/plait/ssh`` as root, else ``~/.plait/ssh``."""
+    if os.geteuid() == 0:
+        return "/etc/plait/ssh"
+    return os.path.join(os.path.expanduser("~"), ".plait", "ssh")
+
+
+def loadHostKeys(paths: Sequence[str]) -> list[Any]:
+    """Read private host keys (OpenSSH or PEM, unencrypted); ``ValueError`` says which failed."""
+    from plait.wire.ssh.keys import KeyFormatError, loadPrivateKey
+
+    keys = []
+    for path in paths:
+        try:
+            with open(path, "rb") as f:
+                keys.append(loadPrivateKey(f.read()))
+        except OSError as e:
+            raise ValueError(f"cannot read host key {path}: {e.strerror or e}") from None
+        except KeyFormatError as e:
+            raise ValueError(f"host key {path}: {e}") from None
+    return keys
+
+
+def loadOrCreateHostKeys(stateDir: str) -> list[Any]:
+    """The state directory's host keys, generating (mode 0600) the ones that are absent."""
+    from plait.wire.ssh.keys import PrivateKey
+
+    os.makedirs(stateDir, mode=0o700, exist_ok=True)
+    paths = []
+    for kind, name in HOST_KEY_FILES:
+        path = os.path.join(stateDir, name)
+        paths.append(path)
+        if os.path.exists(path):
+            continue
+        key = PrivateKey.generate(kind)
+        fd = os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(key.toOpenSSH(comment=f"plait sshd {kind} host key"))
+        with open(path + ".pub", "wb") as f:
+            f.write(key.publicKey().toOpenSSH(comment=f"plait sshd {kind} host key") + b"\n")
+        os.replace(path + ".tmp", path)  # a crash never leaves half a key under the real name
+    return loadHostKeys(paths)
+
+
+class _OnlyUsers:
+    """A credentials checker that passes only ``usernames`` on to ``checker``."""
+
+    def __init__(self, checker: Any, usernames: frozenset[bytes]) -> None:
+        self.checker = checker
+        self.usernames = usernames
+        self.credentialInterfaces = checker.credentialInterfaces
+
+    def requestAvatarId(self, credentials: Any) -> Any:
+        from plait.auth import UnauthorizedLogin
+        from plait.defer import fail
+
+        if credentials.username not in self.usernames:
+            return fail(UnauthorizedLogin("this server serves only the user running it"))
+        return self.checker.requestAvatarId(credentials)
+
+
+class SSHDUser(UnixConchUser):
+    """A system account's avatar: ``UnixConchUser`` plus the ``sftp`` subsystem.
+
+    SFTP for the server's own user is served in process; for another user (a root server) it
+    runs ``python -m plait.ssh.sftp`` as that user, as OpenSSH runs its sftp-server.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self._sameUser():
+            from plait.ssh.sftp import FileTransferServer, UnixSFTPFileSystem
+
+            home = self.home if os.path.isdir(self.home) else "/"
+            self.subsystemLookup[b"sftp"] = lambda avatar: FileTransferServer(
+                UnixSFTPFileSystem(home)
+            )
+
+    def _sameUser(self) -> bool:
+        return self.uid is None or self.uid == os.geteuid()
+
+    def openSubsystem(self, session: Any, name: bytes) -> bool:
+        """``sftp`` as another user runs in a process of that user."""
+        forced = self.restrictions.forcedCommand
+        if name == b"sftp" and forced is None and not self._sameUser():
+            command = f"exec {shlex.quote(sys.executable)} -m plait.ssh.sftp"
+            return self._spawn(session, self._commandArgv(command.encode()), None)
+        return super().openSubsystem(session, name)
+
+
+class UnixSSHRealm:
+    """Turns a logged-in username into an ``SSHDUser`` for that system account.
+
+    ``onlyUid``: serve only the account with this uid (a server not run as root). The avatar
+    honours the key's ``authorized_keys`` options. ``environment`` is added to every session's
+    environment.
+    """
+
+    def __init__(
+        self, onlyUid: int | None = None, environment: dict[str, str] | None = None
+    ) -> None:
+        self.onlyUid = onlyUid
+        self.environment = dict(environment or {})
+
+    def requestAvatar(self, avatarId: Any, mind: Any, *interfaces: Any) -> Any:
+        """``(interface, SSHDUser, logout)``; ``UnauthorizedLogin`` for an unknown user."""
+        from plait.auth import UnauthorizedLogin
+
+        name = bytes(avatarId).decode("utf-8", "replace")
+        try:
+            account = pwd.getpwnam(name)
+        except KeyError:
+            raise UnauthorizedLogin(f"no such user {name!r}") from None
+        if self.onlyUid is not None and account.pw_uid != self.onlyUid:
+            raise UnauthorizedLogin(f"this server serves only uid {self.onlyUid}")
+        restrictions = SessionRestrictions.fromOptions(getattr(avatarId, "options", None))
+        restrictions.environment = {**self.environment, **restrictions.environment}
+        avatar = SSHDUser(
+            account.pw_name,
+            account.pw_uid,
+            account.pw_gid,
+            account.pw_dir,
+            account.pw_shell or "/bin/sh",
+            restrictions=restrictions,
+        )
+        interface = interfaces[0] if interfaces else ConchUser
+        return interface, avatar, avatar.logout
+
+
+def makePortal(
+    reactor: Any,
+    authorizedKeys: str | None = None,
+    passwordAuth: bool = False,
+    environment: dict[str, str] | None = None,
+) -> Any:
+    """A portal for system users (only this process's user unless it runs as root)."""
+    from plait.auth import AuthorizedKeysChecker, Portal
+
+    root = os.geteuid() == 0
+    me = pwd.getpwuid(os.geteuid())
+    checkers: list[Any] = [AuthorizedKeysChecker(authorizedKeys)]
+    if passwordAuth:
+        from plait.auth import PAMChecker, UNIXPasswordChecker, pamAvailable
+
+        checkers.append(PAMChecker(reactor) if pamAvailable() else UNIXPasswordChecker(reactor))
+    if not root:
+        only = frozenset({me.pw_name.encode()})
+        checkers = [_OnlyUsers(c, only) for c in checkers]
+    return Portal(UnixSSHRealm(None if root else me.pw_uid, environment), checkers)
+
+
+def makeSSHServerFactory(reactor: Any, keys: Sequence[Any], portal: Any, **options: Any) -> Any:
+    """An ``SSHServerFactory`` whose ``ssh-userauth`` logs in through ``portal`` and then runs
+    ``ssh-connection`` with the avatar. ``options`` go to ``SSHServerFactory`` (algorithm
+    preferences, ``loginGraceTime``...)."""
+    from plait.ssh.connection import SSHConnection
+    from plait.ssh.transport import SSHServerFactory
+    from plait.ssh.userauth import SSHUserAuthServer
+
+    def userauth() -> Any:
+        return SSHUserAuthServer(portal, (ConchUser,), SSHConnection)
+
+    return SSHServerFactory(
+        list(keys), {b"ssh-userauth": userauth}, portal, reactor=reactor, **options
+    )
+
+
+def runSSHServer(
+    reactor: Any,
+    listen: str = DEFAULT_LISTEN,
+    hostKeyPaths: Sequence[str] = (),
+    authorizedKeys: str | None = None,
+    generateHostKeys: bool = True,
+    stateDir: str | None = None,
+    passwordAuth: bool = False,
+    environment: dict[str, str] | None = None,
+) -> Any:
+    """Start ``plait sshd``'s server on ``reactor`` without the ``plait`` command around it
+    (benchmarks, tests); returns the Deferred of the listening port."""
+    from plait.endpoints import serverFromString
+
+    keys = hostKeys(hostKeyPaths, generateHostKeys, stateDir)
+    portal = makePortal(reactor, authorizedKeys, passwordAuth, environment)
+    factory = makeSSHServerFactory(reactor, keys, portal)
+    return serverFromString(reactor, listen).listen(factory)
+
+
+def hostKeys(paths: Sequence[str], generate: bool = True, stateDir: str | None = None) -> list[Any]:
+    """The keys in ``paths`` or, with none, the state directory's (made when ``generate``)."""
+    if paths:
+        return loadHostKeys(paths)
+    directory = stateDir or defaultStateDir()
+    if not generate:
+        return loadHostKeys([os.path.join(directory, name) for _, name in HOST_KEY_FILES])
+    return loadOrCreateHostKeys(directory)
