@@ -70,6 +70,7 @@ class FileTransferServer(Protocol):
         self._handles: dict[bytes, Any] = {}
         self._nextHandle = 0
         self._lostWaiters: list[Deferred[None]] = []
+        self._registered = False
         self._dispatch: dict[type, Callable[[Any], None]] = {
             w.Open: self._open,
             w.Close: self._close,
@@ -107,6 +108,22 @@ class FileTransferServer(Protocol):
         register = getattr(self.transport, "registerProducer", None)
         if register is not None:
             register(self, True)
+            self._registered = True
+
+    def _unregister(self) -> None:
+        # plait's transports finish loseConnection only once no producer is registered.
+        if self._registered and self.transport is not None:
+            self._registered = False
+            self.transport.unregisterProducer()  # type: ignore[attr-defined]
+
+    def readConnectionLost(self) -> None:
+        """The client closed its end (EOF on stdin or the channel): finish and close."""
+        self._unregister()
+        self._lose()
+
+    def writeConnectionLost(self) -> None:
+        """Nothing more can be sent: close."""
+        self.readConnectionLost()
 
     def pauseProducing(self) -> None:
         """The transport's write buffer is full: stop reading requests."""
@@ -132,6 +149,7 @@ class FileTransferServer(Protocol):
     def connectionLost(self, reason: Failure | None = None) -> None:
         """Close every handle the client left open."""
         self.connected = 0
+        self._registered = False
         handles, self._handles = self._handles, {}
         for obj in handles.values():
             closer = obj.listing.close if isinstance(obj, _Directory) else obj.close
@@ -187,6 +205,7 @@ class FileTransferServer(Protocol):
         self._sendStatus(requestID, w.FX.OP_UNSUPPORTED, "Operation unsupported")
 
     def _lose(self) -> None:
+        self._unregister()
         if self.transport is not None:
             self.transport.loseConnection()
 
