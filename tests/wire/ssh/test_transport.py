@@ -280,6 +280,16 @@ def test_kex_waits_for_host_key_decision() -> None:
     assert c.secure and s.secure
 
 
+def test_input_bounded_while_host_key_is_checked() -> None:
+    """A server cannot make the client buffer without bound while it decides on the key."""
+    c, s = pair()
+    pump(c, s, acceptKeys=False)
+    c.receiveData(bytes(100_000))  # held, not parsed
+    with pytest.raises(SSHDisconnectError) as info:
+        c.receiveData(bytes(1_000_000))
+    assert "host key" in info.value.description
+
+
 def test_rejected_host_key() -> None:
     """rejectHostKey sends DISCONNECT HOST_KEY_NOT_VERIFIABLE to the server."""
     c, s = pair()

@@ -110,6 +110,7 @@ MAX_PACKET_LENGTH = 256 * 1024  # OpenSSH's PACKET_MAX_SIZE; RFC 4253 asks for >
 MAX_PAYLOAD = MAX_PACKET_LENGTH  # after decompression too
 _MAX_LINE = 8192  # one identification or pre-banner line (OpenSSH's SSH_MAX_BANNER_LEN)
 _MAX_PREBANNER_LINES = 1024
+_MAX_WHILE_CHECKING = 4 * MAX_PACKET_LENGTH  # input buffered while the client decides on a key
 _REKEY_PACKETS = 1 << 31  # sequence numbers must never wrap under one key
 _STRICT_C = "kex-strict-c-v00@openssh.com"
 _STRICT_S = "kex-strict-s-v00@openssh.com"
@@ -433,6 +434,8 @@ class SSHTransportConnection:
 
     def _readPackets(self) -> None:
         buf = self._inbuf
+        if self._awaitingHostKey and len(buf) > _MAX_WHILE_CHECKING:
+            raise _protocolError("too much data while the host key is being checked")
         pos = 0
         try:
             while not self.closed and not self._awaitingHostKey:
