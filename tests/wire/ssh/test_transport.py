@@ -243,6 +243,24 @@ def test_every_host_key_algorithm(alg: str, allHostKeys: list[PrivateKey]) -> No
     assert c.hostKey is not None and c.hostKey.keyType == ("ssh-rsa" if "rsa" in alg else alg)
 
 
+def test_wrong_kex_guess_is_ignored() -> None:
+    """first_kex_packet_follows with a wrong guess: the guessed packet is skipped (RFC 4253 §7)."""
+    c, s = pair(
+        client={"kexAlgorithms": ["ecdh-sha2-nistp256", "curve25519-sha256"]},
+        server={"kexAlgorithms": ["curve25519-sha256"]},
+    )
+    banner, rest = c.dataToSend().split(b"\r\n", 1)
+    length, padding = struct.unpack(">IB", rest[:5])
+    kexinit = bytearray(rest[5 : 4 + length - padding])
+    kexinit[-5] = 1  # first_kex_packet_follows
+    c._ourKexInit = bytes(kexinit)  # what the client hashes as I_C
+    guess = packet(b"\x1e" + SSHWriter().string(b"\x04" + bytes(64)).bytes())  # bogus ECDH init
+    s.receiveData(banner + b"\r\n" + packet(bytes(kexinit)) + guess)
+    pump(c, s)  # parsing the guess as curve25519 would fail the exchange
+    assert c.secure and s.secure
+    assert c.algorithms is not None and c.algorithms.kex == "curve25519-sha256"
+
+
 def test_no_common_algorithm() -> None:
     """Disjoint cipher lists fail the exchange with KEY_EXCHANGE_FAILED naming both lists."""
     c, s = pair(client={"ciphers": ["aes128-ctr"]}, server={"ciphers": ["aes256-ctr"]})
