@@ -19,6 +19,8 @@ from plait.log import Logger
 from plait.wire.ssh.keys import (
     AuthorizedKey,
     AuthorizedKeyOptions,
+    Certificate,
+    CertificateError,
     KeyFormatError,
     PublicKey,
     parseAuthorizedKeys,
@@ -43,7 +45,10 @@ _log = Logger("plait.auth")
 # of up to 16 KiB; a few thousand keys fit easily).
 _MAX_FILE = 4 * 1024 * 1024
 
-_RSA_ALGORITHMS = {b"ssh-rsa", b"rsa-sha2-256", b"rsa-sha2-512"}
+_RSA_ALGORITHMS = frozenset({"ssh-rsa", "rsa-sha2-256", "rsa-sha2-512"})
+# a certificate's publickey algorithm is its signature algorithm's name (for sk- keys without
+# "@openssh.com") with this suffix (PROTOCOL.certkeys)
+_CERT_SUFFIX = "-cert-v01@openssh.com"
 
 
 class KeyAvatarId(bytes):
@@ -182,21 +187,47 @@ class AuthorizedKeysFiles:
         return result
 
 
-def _algorithmFits(algName: bytes, key: PublicKey) -> bool:
+def _signatureAlgorithm(algName: bytes, key: PublicKey) -> str | None:
+    """The signature algorithm a publickey request naming ``algName`` must sign with, for
+    ``key`` (the request's blob), or None when the name does not fit the key.
+
+    Plain keys: the name is the key type (RSA: ``ssh-rsa``/``rsa-sha2-256``/``rsa-sha2-512``).
+    Certificates: ``<signature algorithm>-cert-v01@openssh.com`` (RSA certificates have blob
+    type ``ssh-rsa-cert-v01@openssh.com`` but may be named ``rsa-sha2-512-cert-v01@...``).
+    """
+    try:
+        name = algName.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    if isinstance(key, Certificate):
+        if not name.endswith(_CERT_SUFFIX):
+            return None
+        if key.key.keyType == "ssh-rsa":
+            base = name[: -len(_CERT_SUFFIX)]
+            return base if base in _RSA_ALGORITHMS else None
+        return key.key.keyType if name == key.keyType else None
     if key.keyType == "ssh-rsa":
-        return algName in _RSA_ALGORITHMS
-    return algName == key.keyType.encode("ascii")
+        return name if name in _RSA_ALGORITHMS else None
+    return name if name == key.keyType else None
 
 
 class SSHPublicKeyChecker:
     """Checks SSH public-key credentials against a key database (Conch's checker's shape).
 
-    A key matches an entry with the same blob whose ``from=`` allows the credentials'
-    ``clientAddress`` (a ``from=`` entry never matches when the address is unknown) and whose
-    ``expiry-time`` has not passed. An unsigned query for a matching key fails with
-    :class:`ValidPublicKey` (the server answers PK_OK); a signed one must verify over
-    ``sigData`` with the algorithm named (SHA-1 ``ssh-rsa`` signatures are refused unless
-    ``allowSHA1``). Success gives a :class:`KeyAvatarId` carrying the entry's options.
+    A plain key matches an entry with the same blob that is not a ``cert-authority`` line. An
+    OpenSSH user certificate (``*-cert-v01@openssh.com``) matches a ``cert-authority`` entry
+    for the CA that signed it when, at ``now``, it is valid and names the username (or one of
+    the entry's ``principals=``) among its principals, and its ``source-address`` allows the
+    client; its ``force-command`` and extensions are merged into the entry's options as sshd
+    merges them. Either way the entry's ``from=`` must allow the credentials'
+    ``clientAddress`` (a ``from=`` entry never matches when the address is unknown) and its
+    ``expiry-time`` must not have passed.
+
+    An unsigned query for a matching key fails with :class:`ValidPublicKey` (the server
+    answers PK_OK); a signed one must verify over ``sigData`` with the algorithm named (SHA-1
+    ``ssh-rsa`` signatures are refused unless ``allowSHA1``; a security-key signature must
+    show the user's touch unless ``no-touch-required``, and verification with
+    ``verify-required``). Success gives a :class:`KeyAvatarId` carrying the entry's options.
     """
 
     credentialInterfaces: Sequence[type] = (ISSHPrivateKey,)
@@ -212,12 +243,19 @@ class SSHPublicKeyChecker:
         self.allowSHA1 = allowSHA1
         self.now = now
 
-    def _match(self, credentials: ISSHPrivateKey, key: PublicKey) -> AuthorizedKey | None:
+    def _match(self, credentials: ISSHPrivateKey, key: PublicKey) -> AuthorizedKeyOptions | None:
+        """The options of the first entry that lets ``key`` in, or None."""
         address = credentials.clientAddress
+        now = self.now()
         for entry in self.keydb.getAuthorizedKeys(credentials.username):
-            if entry.key != key:
-                continue
             options = entry.options
+            if isinstance(key, Certificate):
+                # only a cert-authority line for the certificate's CA can accept it
+                if not options.certAuthority or entry.key != key.signatureKey:
+                    continue
+            elif options.certAuthority or entry.key != key:
+                # a cert-authority line's key is a CA: it never logs in itself (as sshd)
+                continue
             if options.fromPatterns is not None and (
                 address is None or not options.allowsFrom(address)
             ):
@@ -228,9 +266,25 @@ class SSHPublicKeyChecker:
                     address=address,
                 )
                 continue
-            if options.isExpired(self.now()):
+            if options.isExpired(now):
                 continue
-            return entry
+            if not isinstance(key, Certificate):
+                return options
+            try:
+                return entry.certificateOptions(
+                    key,
+                    credentials.username.decode("utf-8", "replace"),
+                    int(now.timestamp()),
+                    address,
+                )
+            except CertificateError as e:
+                _log.info(
+                    "certificate {id!r} ({fp}) for {user!r} refused: {why}",
+                    id=key.keyID,
+                    fp=key.fingerprint(),
+                    user=credentials.username,
+                    why=str(e),
+                )
         return None
 
     def requestAvatarId(self, credentials: ISSHPrivateKey) -> Deferred[Any]:
@@ -238,23 +292,26 @@ class SSHPublicKeyChecker:
         try:
             key = parsePublicKeyBlob(credentials.blob)
         except KeyFormatError:
+            # includes certificates whose CA signature does not verify
             return fail(UnauthorizedLogin("unparseable public key"))
-        if not _algorithmFits(credentials.algName, key):
+        algorithm = _signatureAlgorithm(credentials.algName, key)
+        if algorithm is None:
             return fail(UnauthorizedLogin("algorithm does not fit the key"))
-        entry = self._match(credentials, key)
-        if entry is None:
+        options = self._match(credentials, key)
+        if options is None:
             return fail(UnauthorizedLogin(f"key {key.fingerprint()} is not authorized"))
         if credentials.signature is None or credentials.sigData is None:
             return fail(ValidPublicKey())
-        algorithm = credentials.algName.decode("ascii")
         if not key.verify(
             credentials.signature,
             credentials.sigData,
             allowSHA1=self.allowSHA1,
             algorithm=algorithm,
+            requireTouch=not options.noTouchRequired,
+            requireVerification=options.verifyRequired,
         ):
             return fail(UnauthorizedLogin("bad signature"))
-        return succeed(KeyAvatarId(credentials.username, entry.options, key))
+        return succeed(KeyAvatarId(credentials.username, options, key))
 
 
 class AuthorizedKeysChecker(SSHPublicKeyChecker):
