@@ -16,6 +16,8 @@ from __future__ import annotations
 import argparse
 import inspect
 import os
+import shlex
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -479,6 +481,30 @@ def runStdioServer(
     done = server.whenConnectionLost()
     StandardIO(server, stdin, stdout, reactor=reactor)
     return done
+
+
+def stdioServerCommand(home: str | None = None, root: str | None = None) -> bytes:
+    """The shell command that runs this SFTP server on stdin/stdout, for an ``exec`` of the
+    user's shell under the user's uid (how OpenSSH runs an external subsystem too):
+    ``avatar.execCommand(session, stdioServerCommand())`` from a ``subsystemLookup`` entry."""
+    argv = [sys.executable, "-m", "plait.ssh.sftp"]
+    if home is not None:
+        argv += ["-d", home]
+    if root is not None:
+        argv += ["-r", root]
+    return os.fsencode(shlex.join(argv))
+
+
+def inProcessSubsystem(avatar: Any) -> FileTransferServer:
+    """A ``subsystemLookup[b"sftp"]`` factory serving ``avatar.home`` in this process.
+
+    The files are touched with this process's permissions: use it only where that is right
+    (a server run by the user it serves, or virtual users confined by ``avatar.sftpRoot``);
+    a root sshd serving system accounts runs ``stdioServerCommand()`` as the user instead.
+    """
+    root = getattr(avatar, "sftpRoot", None)
+    home = getattr(avatar, "home", None)
+    return FileTransferServer(UnixSFTPFileSystem(home=home, root=root))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,6 +6,8 @@
   and with OpenSSH's ``sftp -D``).
 - ``ISFTPServer``/``ISFTPFile``/``ISFTPDirectory``: the file system it serves;
   ``UnixSFTPFileSystem(home, root=None)`` is the local disk, optionally confined to ``root``.
+- For an SSH server's ``subsystemLookup[b"sftp"]``: ``inProcessSubsystem(avatar)`` (this
+  process's permissions), or exec ``stdioServerCommand(home)`` as the user.
 - ``FileTransferClient()``: the client ``Protocol``; Deferred-returning operations, plus
   ``get``/``put`` that stream a whole file with many requests in flight.
 
@@ -22,7 +24,13 @@ from plait.ssh._sftp_interfaces import (
     SFTPError,
     statusForException,
 )
-from plait.ssh._sftp_server import FileTransferServer, main, runStdioServer
+from plait.ssh._sftp_server import (
+    FileTransferServer,
+    inProcessSubsystem,
+    main,
+    runStdioServer,
+    stdioServerCommand,
+)
 from plait.ssh._sftp_unix import UnixSFTPDirectory, UnixSFTPFile, UnixSFTPFileSystem
 from plait.wire.ssh.sftp import FX, FXF, FileAttributes, NameEntry
 
@@ -42,9 +50,11 @@ __all__ = [
     "UnixSFTPDirectory",
     "UnixSFTPFile",
     "UnixSFTPFileSystem",
+    "inProcessSubsystem",
     "main",
     "runStdioServer",
     "statusForException",
+    "stdioServerCommand",
 ]
 
 if __name__ == "__main__":
