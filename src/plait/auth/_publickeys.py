@@ -56,7 +56,9 @@ class KeyAvatarId(bytes):
 
     ``options`` is the matching ``authorized_keys`` line's ``AuthorizedKeyOptions``
     (``command``, ``noPty``, ``restrict``, ``permitOpen``, ``environment``...) for the realm
-    to honour; ``key`` is the ``PublicKey`` that logged in.
+    to honour -- for a certificate, the ``cert-authority`` line's options merged with the
+    certificate's (``force-command``, ``permit-*`` extensions); ``key`` is the ``PublicKey``
+    that logged in (a ``Certificate`` for a certificate login).
     """
 
     options: AuthorizedKeyOptions
