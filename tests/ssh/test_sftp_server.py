@@ -432,6 +432,29 @@ def test_connection_lost_closes_handles_and_fails_requests() -> None:
     assert failureResultOf(after, SFTPError).value.code == FX.NO_CONNECTION
 
 
+def test_file_opened_after_connection_lost_is_closed() -> None:
+    """A file whose open completes after the client left is closed, not leaked."""
+
+    class LateFileSystem(SlowFileSystem):
+        def __init__(self, file: SlowFile) -> None:
+            super().__init__(file)
+            self.pending: Deferred[SlowFile] = Deferred()
+
+        def openFile(self, filename: bytes, flags: int, attrs: FileAttributes) -> Any:
+            return self.pending
+
+    f = SlowFile(b"", 1)
+    fs = LateFileSystem(f)
+    s = Session(fs)
+    d = s.client.openFile(b"x", FXF.READ)
+    s.pump.flush()
+    s.close()
+    failureResultOf(d, SFTPError)
+    fs.pending.callback(f)
+    assert f.closed
+    assert s.server._handles == {}
+
+
 # -- raw packets ---------------------------------------------------------------------------------
 
 

@@ -300,6 +300,15 @@ class FileTransferServer(Protocol):
                 self._handles[handle] = obj
                 return handle
 
+    def _handleReply(self, requestID: int, obj: Any, close: Callable[[], Any]) -> w.Message | None:
+        if not self.connected:
+            # Opened after the client went away (a Deferred fired late): nobody will close it.
+            result = close()
+            if isinstance(result, Deferred):
+                result.addErrback(lambda f: None)
+            return None
+        return w.Handle(requestID, self._newHandle(obj))
+
     def _file(self, handle: bytes) -> Any:
         obj = self._handles.get(handle)
         if obj is None or isinstance(obj, _Directory):
@@ -335,7 +344,7 @@ class FileTransferServer(Protocol):
             rid,
             self.fileSystem.openFile,
             (m.filename, m.pflags, m.attrs),
-            lambda f: w.Handle(rid, self._newHandle(f)),
+            lambda f: self._handleReply(rid, f, f.close),
         )
 
     def _opendir(self, m: w.OpenDir) -> None:
@@ -346,7 +355,7 @@ class FileTransferServer(Protocol):
             rid,
             self.fileSystem.openDirectory,
             (m.path,),
-            lambda listing: w.Handle(rid, self._newHandle(_Directory(listing))),
+            lambda listing: self._handleReply(rid, _Directory(listing), listing.close),
         )
 
     def _close(self, m: w.Close) -> None:

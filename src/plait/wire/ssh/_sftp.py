@@ -33,6 +33,8 @@ MAX_PACKET_LENGTH = 256 * 1024 + 1024
 
 _U32 = struct.Struct(">I")
 _HEADER = struct.Struct(">IBI")  # length, type, request id
+_DATA_HEAD = struct.Struct(">II")  # request id, string length
+_WRITE_TAIL = struct.Struct(">QI")  # offset, data length
 
 
 class FXP(enum.IntEnum):
@@ -886,8 +888,8 @@ class SFTPPacketReader:
         """How many received bytes are not yet a whole packet."""
         return len(self._buffer) - self._pos
 
-    def nextPacket(self) -> bytes | None:
-        """The next whole packet body (type byte onwards), or None."""
+    def _frame(self) -> int | None:
+        """The end of the next whole packet in the buffer, or None; checks its length."""
         buf = self._buffer
         pos = self._pos
         if len(buf) - pos < 4:
@@ -898,9 +900,10 @@ class SFTPPacketReader:
                 f"SFTP packet length {length} outside 1..{self.maxPacketLength}"
             )
         end = pos + 4 + length
-        if len(buf) < end:
-            return None
-        packet = bytes(buf[pos + 4 : end])
+        return end if len(buf) >= end else None
+
+    def _consume(self, end: int) -> None:
+        buf = self._buffer
         if end == len(buf):
             buf.clear()
             self._pos = 0
@@ -909,13 +912,45 @@ class SFTPPacketReader:
             self._pos = 0
         else:
             self._pos = end
+
+    def nextPacket(self) -> bytes | None:
+        """The next whole packet body (type byte onwards), or None."""
+        end = self._frame()
+        if end is None:
+            return None
+        packet = bytes(memoryview(self._buffer)[self._pos + 4 : end])
+        self._consume(end)
         return packet
 
     def nextMessage(self) -> Message | None:
         """The next decoded message, or None when more bytes are needed."""
-        packet = self.nextPacket()
-        if packet is None:
+        end = self._frame()
+        if end is None:
             return None
+        buf = self._buffer
+        start = self._pos + 4
+        packetType = buf[start]
+        # WRITE and DATA carry the bulk: cut their data out of the buffer in one copy.
+        if packetType == FXP.DATA and end - start >= 9:
+            requestID, n = _DATA_HEAD.unpack_from(buf, start + 1)
+            if start + 9 + n == end:
+                data = bytes(memoryview(buf)[start + 9 : end])
+                self._consume(end)
+                return Data(requestID, data)
+        elif packetType == FXP.WRITE and end - start >= 9:
+            requestID, handleLength = _DATA_HEAD.unpack_from(buf, start + 1)
+            at = start + 9 + handleLength
+            if at + 12 <= end:
+                offset, n = _WRITE_TAIL.unpack_from(buf, at)
+                if at + 12 + n == end:
+                    view = memoryview(buf)
+                    handle = bytes(view[start + 9 : at])
+                    data = bytes(view[at + 12 : end])
+                    del view
+                    self._consume(end)
+                    return Write(requestID, handle, offset, data)
+        packet = bytes(memoryview(buf)[start:end])
+        self._consume(end)
         return decodeMessage(packet)
 
 
