@@ -72,6 +72,8 @@ def test_openssh_client_against_plait_server(tmp_path: Path) -> None:
                 "mkdir sub",
                 "symlink moved.bin link.bin",
                 "chmod 640 moved.bin",
+                "cp moved.bin copied.bin",
+                "rm copied.bin",
                 f"put {local}/empty sub/empty",
                 "ls -l",
                 "rm sub/empty",

@@ -17,6 +17,7 @@ from plait.defer import Deferred
 from plait.ssh.sftp import (
     FX,
     FXF,
+    ClientFile,
     FileAttributes,
     FileTransferClient,
     FileTransferServer,
@@ -255,6 +256,21 @@ def test_statvfs_and_limits(s: Session) -> None:
     assert limits.maxOpenHandles == 512
 
 
+def test_copy_data(s: Session, home: Path) -> None:
+    """copy-data copies a range, or to the end, between two handles on the server."""
+    payload = os.urandom(100_000)
+    (home / "src").write_bytes(payload)
+    assert b"copy-data" in s.client.serverExtensions
+    source = s.run(s.client.openFile(b"src", FXF.READ))
+    destination = s.run(s.client.openFile(b"dst", FXF.WRITE | FXF.CREAT))
+    s.run(s.client.copyData(source, destination, readOffset=10, length=100, writeOffset=0))
+    s.run(s.client.copyData(source, destination, readOffset=0, writeOffset=100))
+    s.fail(s.client.copyData(source, ClientFile(s.client, b"nope")), FX.FAILURE)
+    s.run(source.close())
+    s.run(destination.close())
+    assert (home / "dst").read_bytes() == payload[10:110] + payload
+
+
 def test_unknown_extension(s: Session) -> None:
     """An extension the file system does not know is OP_UNSUPPORTED."""
     s.fail(s.client.extendedRequest(b"nope@example.com", b""), FX.OP_UNSUPPORTED)
@@ -274,7 +290,7 @@ def test_handle_limit(home: Path) -> None:
 
 def test_invalid_handles(s: Session, home: Path) -> None:
     """Reads, closes and READDIRs on handles never issued fail cleanly."""
-    from plait.ssh.sftp import ClientDirectory, ClientFile
+    from plait.ssh.sftp import ClientDirectory
 
     bogus = ClientFile(s.client, b"\xff\xff\xff\xff")
     s.fail(bogus.readChunk(0, 1), FX.FAILURE)

@@ -351,6 +351,22 @@ class FileTransferClient(Protocol):
         """limits@openssh.com."""
         return self._request(w.Limits, lambda r: w.LimitsReply.decode(_expectExtended(r)))
 
+    def copyData(
+        self,
+        source: ClientFile,
+        destination: ClientFile,
+        readOffset: int = 0,
+        length: int = 0,
+        writeOffset: int = 0,
+    ) -> Deferred[None]:
+        """copy-data: the server copies ``length`` bytes (0: to the end) between two handles."""
+        return self._request(
+            lambda i: w.CopyData(
+                i, source.handle, readOffset, length, destination.handle, writeOffset
+            ),
+            _expectOK,
+        )
+
     def extendedRequest(self, extendedName: bytes, extendedData: bytes) -> Deferred[bytes]:
         """Any EXTENDED request; the EXTENDED_REPLY body."""
         return self._request(lambda i: w.Extended(i, extendedName, extendedData), _expectExtended)

@@ -100,6 +100,7 @@ class FileTransferServer(Protocol):
             w.FStatVFS: self._fstatvfs,
             w.FSync: self._fsync,
             w.Limits: self._limits,
+            w.CopyData: self._copydata,
             w.Extended: self._extended,
         }
 
@@ -456,6 +457,19 @@ class FileTransferServer(Protocol):
         function = self._fileExtra(m, "fsync")
         if function is not None:
             self._status(m, function)
+
+    def _copydata(self, m: w.CopyData) -> None:
+        try:
+            source = self._file(m.readHandle)
+            destination = self._file(m.writeHandle)
+        except SFTPError as e:
+            self._sendError(m.requestID, e)
+            return
+        function = getattr(source, "copyData", None)
+        if function is None:
+            self._sendStatus(m.requestID, w.FX.OP_UNSUPPORTED)
+            return
+        self._status(m, function, m.readOffset, m.length, destination, m.writeOffset)
 
     def _limits(self, m: w.Limits) -> None:
         limits = w.LimitsReply(

@@ -30,6 +30,7 @@ from plait.wire.ssh.sftp import FXF, FileAttributes, NameEntry, StatVFSReply, fo
 from ._sftp_interfaces import SFTPError
 
 _MAX_SYMLINKS = 40
+_COPY_CHUNK = 8 * 1024 * 1024
 _U32_MAX = 0xFFFFFFFF
 
 
@@ -112,6 +113,38 @@ class UnixSFTPFile:
             lambda times: os.utime(fd, times),
             lambda uid, gid: os.fchown(fd, uid, gid),
         )
+
+    def copyData(
+        self, offset: int, length: int, destination: object, destinationOffset: int
+    ) -> None:
+        """copy-data: ``length`` bytes (0: to the end) at ``offset`` into ``destination``
+        (another ``UnixSFTPFile``) at ``destinationOffset``, in the kernel where it can."""
+        if not isinstance(destination, UnixSFTPFile):
+            raise NotImplementedError("copy-data between different file systems")
+        remaining = length or None
+        rangeCopy = True
+        while remaining is None or remaining > 0:
+            n = _COPY_CHUNK if remaining is None else min(remaining, _COPY_CHUNK)
+            copied = 0
+            if rangeCopy:
+                try:
+                    copied = os.copy_file_range(
+                        self.fd, destination.fd, n, offset, destinationOffset
+                    )
+                except OSError as e:
+                    if e.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+                        raise
+                    rangeCopy = False
+            if not rangeCopy:
+                data = os.pread(self.fd, n, offset)
+                destination.writeChunk(destinationOffset, data)
+                copied = len(data)
+            if copied == 0:
+                break
+            offset += copied
+            destinationOffset += copied
+            if remaining is not None:
+                remaining -= copied
 
     def fsync(self) -> None:
         """``fsync`` (fsync@openssh.com)."""
@@ -274,8 +307,8 @@ class UnixSFTPFileSystem:
     # -- ISFTPServer ----------------------------------------------------------------------------
 
     def gotVersion(self, otherVersion: int, extData: dict[bytes, bytes]) -> dict[bytes, bytes]:
-        """No extensions beyond the ones the server advertises itself."""
-        return {}
+        """Its files can copy-data (server-side copies, OpenSSH's ``cp``)."""
+        return {b"copy-data": b"1"}
 
     def openFile(self, filename: bytes, flags: int, attrs: FileAttributes) -> UnixSFTPFile:
         """``open(2)`` with the pflags mapped to O_ flags; new files get ``attrs.permissions``."""

@@ -71,7 +71,7 @@ MESSAGES: list[sftp.Message] = [
     sftp.Name(26, ()),
     sftp.Attrs(27, FULL_ATTRS),
     sftp.Attrs(28, FileAttributes()),
-    sftp.Extended(29, b"copy-data", b"\x01\x02"),
+    sftp.Extended(29, b"other@example.com", b"\x01\x02"),
     sftp.ExtendedReply(30, b"reply-bytes"),
     sftp.PosixRename(31, b"a", b"b"),
     sftp.HardLink(32, b"a", b"b"),
@@ -79,6 +79,7 @@ MESSAGES: list[sftp.Message] = [
     sftp.FStatVFS(34, b"h"),
     sftp.FSync(35, b"h"),
     sftp.Limits(36),
+    sftp.CopyData(37, b"src", 5, 0, b"dst", 2**40),
 ]
 
 

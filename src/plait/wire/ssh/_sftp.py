@@ -641,6 +641,26 @@ class Limits(Message):
 
 
 @dataclass(frozen=True, slots=True)
+class CopyData(Message):
+    """copy-data: copy ``length`` bytes (0: to the end) from one open handle to another,
+    server-side (OpenSSH's ``sftp`` uses it for ``cp``)."""
+
+    type: ClassVar[FXP] = FXP.EXTENDED
+    extensionName: ClassVar[bytes] = b"copy-data"
+    requestID: int
+    readHandle: bytes
+    readOffset: int
+    length: int
+    writeHandle: bytes
+    writeOffset: int
+
+    def encodeBody(self) -> bytes:
+        w = SSHWriter().uint32(self.requestID).string(self.extensionName)
+        w.string(self.readHandle).uint64(self.readOffset).uint64(self.length)
+        return w.string(self.writeHandle).uint64(self.writeOffset).bytes()
+
+
+@dataclass(frozen=True, slots=True)
 class StatVFSReply:
     """The body of statvfs@openssh.com's EXTENDED_REPLY (statvfs(3) fields, ``flag`` bit 1 =
     read-only, bit 2 = nosuid)."""
@@ -780,6 +800,8 @@ def _decodeExtended(r: SSHReader, rid: int) -> Message:
         return FSync(rid, r.string())
     if name == Limits.extensionName:
         return Limits(rid)
+    if name == CopyData.extensionName:
+        return CopyData(rid, r.string(), r.uint64(), r.uint64(), r.string(), r.uint64())
     return Extended(rid, name, r.rest())
 
 

@@ -3,7 +3,7 @@
 ``SFTPPacketReader`` turns bytes into messages, ``encodePacket`` turns messages into bytes;
 ``FXP``/``FX``/``FXF``/``ATTR`` are the protocol's numbers; ``FileAttributes`` and ``NameEntry``
 are its structures; OpenSSH's extensions (posix-rename, statvfs, fstatvfs, fsync, hardlink,
-limits) have their own message classes. Errors: ``SFTPProtocolError`` (the stream is broken)
+limits, copy-data) have their own message classes. Errors: ``SFTPProtocolError`` (the stream is broken)
 and ``SFTPBadMessage`` (one packet is malformed), both ``RemoteProtocolError``\\s.
 """
 
@@ -17,6 +17,7 @@ from plait.wire.ssh._sftp import (
     STATUS_MESSAGES,
     Attrs,
     Close,
+    CopyData,
     Data,
     Extended,
     ExtendedReply,
@@ -73,6 +74,7 @@ __all__ = [
     "STATUS_MESSAGES",
     "Attrs",
     "Close",
+    "CopyData",
     "Data",
     "Extended",
     "ExtendedReply",
