@@ -269,7 +269,8 @@ def connect(
 
     ``keys``: ``PrivateKey``s to try; ``password``: the password, or a callable
     ``(prompt) -> password | Deferred`` (also used for keyboard-interactive). The host key is
-    checked with ``verifyHostKey(key)`` if given, else against the ``knownHosts`` file
+    checked with ``verifyHostKey(key)`` if given (its ``error`` attribute, if a
+    ``HostKeyError``, is what a refusal fails with), else against the ``knownHosts`` file
     (default ``~/.ssh/known_hosts``) under ``hostKeyPolicy`` (see ``KnownHostsVerifier``).
     ``algorithmOptions`` (``ciphers``, ``kexAlgorithms``, ``macs``...) go to the transport.
 
@@ -309,8 +310,9 @@ def connect(
             client._lost(reason)
         if result.called:
             return
-        if verifier is not None and verifier.error is not None:
-            result.errback(Failure(verifier.error))
+        refusal = getattr(verifyHostKey, "error", None)
+        if isinstance(refusal, HostKeyError):
+            result.errback(Failure(refusal))
         elif why:
             result.errback(Failure(ConnectionClosedError(why)))
         else:
@@ -393,9 +395,7 @@ class SSHCommandClientEndpoint:
         d.addCallback(self._run, protocolFactory, True)
         return d
 
-    def _run(
-        self, client: SSHClientConnection, protocolFactory: Any, owned: bool
-    ) -> Deferred[Any]:
+    def _run(self, client: SSHClientConnection, protocolFactory: Any, owned: bool) -> Deferred[Any]:
         from plait.ssh._channel import connectProtocolToChannel
 
         protocol = protocolFactory.buildProtocol(client.transport.getPeer())
