@@ -8,6 +8,13 @@ and ``SFTPBadMessage`` (one packet is malformed), both ``RemoteProtocolError``\\
 """
 
 from plait.wire.ssh._sftp import (
+    SFTPPacketReader,
+    decodeMessage,
+    encodePacket,
+    extensionsDict,
+    formatLongname,
+)
+from plait.wire.ssh._sftp_messages import (
     ATTR,
     FX,
     FXF,
@@ -48,7 +55,6 @@ from plait.wire.ssh._sftp import (
     RmDir,
     SetStat,
     SFTPBadMessage,
-    SFTPPacketReader,
     SFTPProtocolError,
     Stat,
     Status,
@@ -58,10 +64,6 @@ from plait.wire.ssh._sftp import (
     UnknownPacket,
     Version,
     Write,
-    decodeMessage,
-    encodePacket,
-    extensionsDict,
-    formatLongname,
 )
 
 __all__ = [
