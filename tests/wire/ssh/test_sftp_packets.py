@@ -89,6 +89,7 @@ def test_round_trip(message: sftp.Message) -> None:
     packet = encodePacket(message)
     (length,) = struct.unpack(">I", packet[:4])
     assert length == len(packet) - 4
+    assert packet[4:] == bytes([message.type]) + message.encodeBody()  # fast paths agree
     assert decodeMessage(packet[4:]) == message
 
 

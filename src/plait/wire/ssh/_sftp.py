@@ -78,11 +78,17 @@ _WRITE_TAIL = struct.Struct(">QI")  # offset, data length
 
 def encodePacket(message: Message) -> bytes:
     """The framed packet (length, type, body) for ``message``."""
-    if isinstance(message, Data):  # the hot path: one join, no intermediate body
+    # The bulk carriers get one join and no intermediate body.
+    if isinstance(message, Data):
         data = message.data
         return b"".join(
             (_HEADER.pack(9 + len(data), FXP.DATA, message.requestID), _U32.pack(len(data)), data)
         )
+    if isinstance(message, Write):
+        data, handle = message.data, message.handle
+        head = _HEADER.pack(21 + len(handle) + len(data), FXP.WRITE, message.requestID)
+        tail = _WRITE_TAIL.pack(message.offset, len(data))
+        return b"".join((head, _U32.pack(len(handle)), handle, tail, data))
     body = message.encodeBody()
     packetType = message.packetType if isinstance(message, UnknownPacket) else message.type
     return _U32.pack(len(body) + 1) + bytes((packetType,)) + body
