@@ -130,6 +130,36 @@ def test_openssh_client_errors_and_root(tmp_path: Path) -> None:
     assert not (tmp_path / "escape").exists()
 
 
+@pytest.mark.skipif(SFTP is None, reason="OpenSSH's sftp client is not installed")
+def test_openssh_client_read_only_and_umask(tmp_path: Path) -> None:
+    """-R refuses uploads with "Permission denied"; -u sets the umask of new directories."""
+    (tmp_path / "local").write_bytes(b"x")
+    batch = tmp_path / "batch"
+    batch.write_text(f"-put {tmp_path}/local up\nget local back\n")
+    readOnly = " ".join([*PLAIT_SERVER, "-R", "-d", str(tmp_path)])
+    result = subprocess.run(
+        [SFTP or "sftp", "-b", str(batch), "-D", readOnly],
+        capture_output=True,
+        env=_env(),
+        cwd=tmp_path,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    assert b"Permission denied" in result.stderr
+    assert not (tmp_path / "up").exists() and (tmp_path / "back").read_bytes() == b"x"
+    batch.write_text("mkdir d\n")
+    masked = " ".join([*PLAIT_SERVER, "-u", "077", "-d", str(tmp_path)])
+    subprocess.run(
+        [SFTP or "sftp", "-b", str(batch), "-D", masked],
+        env=_env(),
+        timeout=TIMEOUT,
+        check=True,
+        capture_output=True,
+    )
+    assert (tmp_path / "d").stat().st_mode & 0o777 == 0o700
+
+
 # -- paramiko's SFTPClient against plait's server ----------------------------------------------
 
 

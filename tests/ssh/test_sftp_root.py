@@ -109,3 +109,32 @@ def test_listing_and_removal_use_root(jail: tuple[UnixSFTPFileSystem, Path, Path
     with pytest.raises(SFTPError) as info:
         fs.openFile(b"/home", FXF.READ, FileAttributes())
     assert info.value.code == FX.FAILURE
+
+
+def test_read_only_refuses_changes(tmp_path: Path) -> None:
+    """A read-only file system reads but refuses every change with PermissionError."""
+    (tmp_path / "f").write_bytes(b"data")
+    fs = UnixSFTPFileSystem(home=tmp_path, readOnly=True)
+    assert _read(fs, b"f") == b"data"
+    attrs = FileAttributes(permissions=0o600)
+    changes = [
+        lambda: fs.openFile(b"f", FXF.WRITE, FileAttributes()),
+        lambda: fs.openFile(b"new", FXF.CREAT | FXF.READ, FileAttributes()),
+        lambda: fs.removeFile(b"f"),
+        lambda: fs.renameFile(b"f", b"g"),
+        lambda: fs.posixRename(b"f", b"g"),
+        lambda: fs.makeHardLink(b"f", b"g"),
+        lambda: fs.makeDirectory(b"d", attrs),
+        lambda: fs.removeDirectory(b"."),
+        lambda: fs.setAttrs(b"f", attrs),
+        lambda: fs.makeLink(b"l", b"f"),
+    ]
+    for change in changes:
+        with pytest.raises(PermissionError):
+            change()
+    f = fs.openFile(b"f", FXF.READ, FileAttributes())
+    with pytest.raises(PermissionError):
+        f.setAttrs(attrs)
+    f.close()
+    assert sorted(os.listdir(tmp_path)) == ["f"]
+    assert (tmp_path / "f").stat().st_mode & 0o777 != 0o600

@@ -531,7 +531,8 @@ def inProcessSubsystem(avatar: Any) -> FileTransferServer:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m plait.ssh.sftp [-d HOME] [-r ROOT]``: an SFTP server on stdin/stdout."""
+    """``python -m plait.ssh.sftp [-d HOME] [-r ROOT] [-R] [-u UMASK]``: an SFTP server on
+    stdin/stdout (``-R`` read-only and ``-u`` as OpenSSH's ``sftp-server``)."""
     from plait.reactor import defaultReactorClass
 
     parser = argparse.ArgumentParser(
@@ -539,9 +540,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("-d", "--home", help="start directory (default: the current one)")
     parser.add_argument("-r", "--root", help="confine the client to this directory")
+    parser.add_argument("-R", "--read-only", action="store_true", help="refuse every change")
+    parser.add_argument("-u", "--umask", help="octal umask for new files and directories")
     args = parser.parse_args(argv)
+    if args.umask is not None:
+        try:
+            os.umask(int(args.umask, 8))
+        except ValueError:
+            parser.error(f"bad umask {args.umask!r}")
     home = args.home if args.home is not None else (None if args.root else os.getcwd())
-    fileSystem = UnixSFTPFileSystem(home=home, root=args.root)
+    fileSystem = UnixSFTPFileSystem(home=home, root=args.root, readOnly=args.read_only)
     reactor = defaultReactorClass()()
     done = runStdioServer(reactor, fileSystem)
     done.addBoth(lambda _: reactor.stop())

@@ -81,11 +81,16 @@ def _applyAttrs(
         chown(-1 if attrs.uid is None else attrs.uid, -1 if attrs.gid is None else attrs.gid)
 
 
+def _readOnlyError() -> PermissionError:
+    return PermissionError(errno.EACCES, "read-only file system")
+
+
 class UnixSFTPFile:
     """An open file of ``UnixSFTPFileSystem`` (a descriptor)."""
 
-    def __init__(self, fd: int) -> None:
+    def __init__(self, fd: int, readOnly: bool = False) -> None:
         self.fd = fd
+        self.readOnly = readOnly
 
     def readChunk(self, offset: int, length: int) -> bytes:
         """``os.pread``: up to ``length`` bytes at ``offset`` (``b""`` at the end)."""
@@ -105,6 +110,8 @@ class UnixSFTPFile:
 
     def setAttrs(self, attrs: FileAttributes) -> None:
         """ftruncate, fchmod, futimes, fchown as the attributes ask."""
+        if self.readOnly:
+            raise _readOnlyError()
         fd = self.fd
         _applyAttrs(
             attrs,
@@ -200,7 +207,8 @@ class UnixSFTPFileSystem:
 
     ``home`` is where relative paths start (the user's home). With ``root`` the client is
     confined to ``root`` (see the module docstring) and ``home`` is a path inside it
-    (default ``/``). ``now`` supplies the clock for ``ls -l`` dates.
+    (default ``/``). ``readOnly`` refuses every change with PERMISSION_DENIED (as
+    ``sftp-server -R``). ``now`` supplies the clock for ``ls -l`` dates.
     """
 
     def __init__(
@@ -208,6 +216,7 @@ class UnixSFTPFileSystem:
         home: str | bytes | None = None,
         root: str | bytes | None = None,
         *,
+        readOnly: bool = False,
         now: Callable[[], float] = time.time,
     ) -> None:
         self.root = None if root is None else os.path.abspath(os.fsencode(root))
@@ -218,6 +227,7 @@ class UnixSFTPFileSystem:
             self.home = os.path.abspath(self.home)
         elif not self.home.startswith(b"/"):
             self.home = b"/" + self.home
+        self.readOnly = readOnly
         self._now = now
         self._users: dict[int, str] = {}
         self._groups: dict[int, str] = {}
@@ -272,6 +282,10 @@ class UnixSFTPFileSystem:
         parts = self._resolveParts(path, followFinal)
         return self.root + b"/" + b"/".join(parts) if parts else self.root
 
+    def _refuseIfReadOnly(self) -> None:
+        if self.readOnly:
+            raise _readOnlyError()
+
     def _nameEntry(self, name: bytes, st: os.stat_result) -> NameEntry:
         attrs = attrsFromStat(st)
         longname = formatLongname(
@@ -312,6 +326,8 @@ class UnixSFTPFileSystem:
 
     def openFile(self, filename: bytes, flags: int, attrs: FileAttributes) -> UnixSFTPFile:
         """``open(2)`` with the pflags mapped to O_ flags; new files get ``attrs.permissions``."""
+        if flags & (FXF.WRITE | FXF.APPEND | FXF.CREAT | FXF.TRUNC):
+            self._refuseIfReadOnly()
         if flags & FXF.READ and flags & FXF.WRITE:
             osFlags = os.O_RDWR
         elif flags & FXF.WRITE:
@@ -333,14 +349,16 @@ class UnixSFTPFileSystem:
         if stat.S_ISDIR(os.fstat(fd).st_mode):
             os.close(fd)
             raise SFTPError(4, "Is a directory")
-        return UnixSFTPFile(fd)
+        return UnixSFTPFile(fd, self.readOnly)
 
     def removeFile(self, filename: bytes) -> None:
         """``unlink``."""
+        self._refuseIfReadOnly()
         os.unlink(self._real(filename, followFinal=False))
 
     def renameFile(self, oldPath: bytes, newPath: bytes) -> None:
         """Rename, refusing to replace an existing ``newPath`` (SSH_FXP_RENAME)."""
+        self._refuseIfReadOnly()
         old, new = self._real(oldPath, False), self._real(newPath, False)
         if os.path.lexists(new):
             raise SFTPError(4, "File exists")
@@ -348,19 +366,23 @@ class UnixSFTPFileSystem:
 
     def posixRename(self, oldPath: bytes, newPath: bytes) -> None:
         """``rename(2)``, replacing ``newPath`` (posix-rename@openssh.com)."""
+        self._refuseIfReadOnly()
         os.rename(self._real(oldPath, False), self._real(newPath, False))
 
     def makeHardLink(self, oldPath: bytes, newPath: bytes) -> None:
         """``link(2)`` (hardlink@openssh.com)."""
+        self._refuseIfReadOnly()
         os.link(self._real(oldPath), self._real(newPath, False), follow_symlinks=False)
 
     def makeDirectory(self, path: bytes, attrs: FileAttributes) -> None:
         """``mkdir`` with ``attrs.permissions`` (default 0777 before the umask)."""
+        self._refuseIfReadOnly()
         mode = 0o777 if attrs.permissions is None else attrs.permissions & 0o7777
         os.mkdir(self._real(path, False), mode)
 
     def removeDirectory(self, path: bytes) -> None:
         """``rmdir``."""
+        self._refuseIfReadOnly()
         os.rmdir(self._real(path, False))
 
     def openDirectory(self, path: bytes) -> UnixSFTPDirectory:
@@ -374,6 +396,7 @@ class UnixSFTPFileSystem:
 
     def setAttrs(self, path: bytes, attrs: FileAttributes) -> None:
         """truncate, chmod, utime, chown as the attributes ask (following symlinks)."""
+        self._refuseIfReadOnly()
         real = self._real(path)
         _applyAttrs(
             attrs,
@@ -389,6 +412,7 @@ class UnixSFTPFileSystem:
 
     def makeLink(self, linkPath: bytes, targetPath: bytes) -> None:
         """``symlink``: ``targetPath`` is stored as given."""
+        self._refuseIfReadOnly()
         os.symlink(targetPath, self._real(linkPath, False))
 
     def realPath(self, path: bytes) -> bytes:

@@ -2,10 +2,11 @@
 
 - ``FileTransferServer(fileSystem)``: the server ``Protocol``; run it over an SSH channel (the
   ``sftp`` subsystem), a pipe, or standard input/output (``runStdioServer(reactor)``, or
-  ``python -m plait.ssh.sftp [-d HOME] [-r ROOT]``, usable as an sshd ``Subsystem`` command
-  and with OpenSSH's ``sftp -D``).
+  ``python -m plait.ssh.sftp [-d HOME] [-r ROOT] [-R] [-u UMASK]``, usable as an sshd
+  ``Subsystem`` command and with OpenSSH's ``sftp -D``).
 - ``ISFTPServer``/``ISFTPFile``/``ISFTPDirectory``: the file system it serves;
-  ``UnixSFTPFileSystem(home, root=None)`` is the local disk, optionally confined to ``root``.
+  ``UnixSFTPFileSystem(home, root=None, readOnly=False)`` is the local disk, optionally
+  confined to ``root``.
 - For an SSH server's ``subsystemLookup[b"sftp"]``: ``inProcessSubsystem(avatar)`` (this
   process's permissions), or exec ``stdioServerCommand(home)`` as the user.
 - ``FileTransferClient()``: the client ``Protocol``; Deferred-returning operations, plus
