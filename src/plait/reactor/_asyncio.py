@@ -11,11 +11,17 @@ one thread and one loop:
   (uvloop's C code under uvloop; see ``_asyncio_ports`` and ``_asyncio_stream``);
 - descriptors (``IReactorFDSet``: UDP ports, processes, fd transports, the waker, signals)
   are watched with ``loop.add_reader``/``add_writer`` and dispatched through the same error
-  boundary as the other backends. Processes stay here on purpose: ``subprocess_exec`` has only
-  stdin/stdout/stderr, so it cannot give ``spawnProcess``'s ``childFDs`` (any child fd mapped to
-  a pipe or to a parent fd) or PTYs, and its child watcher would reap the child that plait's
-  pidfd reaper (the same on every backend) waits for; the pipes themselves are plain fd
-  transports on the loop's ``add_reader``/``add_writer`` (uvloop's C poller under uvloop);
+  boundary as the other backends. UDP stays here on purpose: ``stopListening`` frees the port
+  number before it returns, but asyncio's datagram transports close their socket a loop turn
+  later (uvloop's in libuv, where plait cannot close it first); uvloop's ``UDPTransport`` cannot
+  pause reading (``stopReading``); and plait reads up to 64 datagrams per wake-up and
+  truncates at ``maxPacketSize``, where asyncio's transport reads one per wake-up into a
+  256 KiB buffer. Sends were already one ``sendto`` each. Processes stay here on purpose
+  too: ``subprocess_exec`` has only stdin/stdout/stderr, so it cannot give ``spawnProcess``'s
+  ``childFDs`` (any child fd mapped to a pipe or to a parent fd) or PTYs, and its child
+  watcher would reap the child that plait's pidfd reaper (the same on every backend) waits
+  for; the pipes themselves are fd transports on the loop's ``add_reader``/``add_writer``
+  (uvloop's C poller under uvloop);
 - ``callLater`` keeps plait's ``TimerQueue`` (exact ``DelayedCall`` semantics: ``reset``,
   ``delay``, ``cancel``) and arms one loop timer for its earliest deadline;
 - ``callFromThread`` queues the call and pokes the waker, as on the other backends.

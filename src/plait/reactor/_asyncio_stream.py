@@ -46,6 +46,9 @@ __all__ = [
 
 _log = Logger("plait.reactor")
 
+_IPPROTO_TCP = socket.IPPROTO_TCP
+_TCP_NODELAY = socket.TCP_NODELAY
+
 
 def _ignore(data: object) -> None:
     """``write`` once the connection is closing: dropped, as on every plait transport."""
@@ -138,9 +141,12 @@ class AsyncioStreamConnection:
     def _made(self, transport: asyncio.Transport) -> None:
         self._transport = transport
         self._socket = sock = transport.get_extra_info("socket")
-        if self._nagle and sock is not None:
-            # plait's default, as on every backend: Nagle on unless the protocol says otherwise.
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 0)
+        if self._nagle and (self.reactor._uvloop or sock.proto == _IPPROTO_TCP):
+            # plait's default, as on every backend, is Nagle on. uvloop turns TCP_NODELAY on
+            # for every TCP transport: one setsockopt turns it off again. asyncio's own loop
+            # turns it on only for sockets made with proto=IPPROTO_TCP, and plait makes its
+            # sockets with proto 0, so there it costs nothing (a property read).
+            sock.setsockopt(_IPPROTO_TCP, _TCP_NODELAY, 0)
         self.write = transport.write
         self.connected = True
         self.reactor._asyncioConnections.add(self)
