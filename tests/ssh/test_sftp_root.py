@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from plait.ssh.sftp import FX, FXF, SFTPError, UnixSFTPFileSystem
 from plait.wire.ssh.sftp import FileAttributes
@@ -138,3 +140,61 @@ def test_read_only_refuses_changes(tmp_path: Path) -> None:
     f.close()
     assert sorted(os.listdir(tmp_path)) == ["f"]
     assert (tmp_path / "f").stat().st_mode & 0o777 != 0o600
+
+
+def test_nul_in_path_is_no_such_file(tmp_path: Path) -> None:
+    """A NUL byte in a path or a symlink target is the client's error, not an exception."""
+    fs = UnixSFTPFileSystem(home=tmp_path)
+    for call in (
+        lambda: fs.getAttrs(b"a\0b", True),
+        lambda: fs.makeLink(b"l", b"t\0"),
+        lambda: fs.openFile(b"\0", FXF.READ, FileAttributes()),
+    ):
+        with pytest.raises(SFTPError) as info:
+            call()
+        assert info.value.code == FX.NO_SUCH_FILE
+
+
+_COMPONENTS = st.sampled_from(["a", "b", "..", ".", "", "up", "abs", "deep", "loop", "file"])
+
+
+@settings(deadline=None, max_examples=300)
+@given(st.lists(_COMPONENTS, max_size=12), st.booleans(), st.booleans())
+def test_resolution_never_leaves_root(
+    tmp_path_factory: pytest.TempPathFactory, parts: list[str], absolute: bool, follow: bool
+) -> None:
+    """Whatever mix of '..', '.', and escaping symlinks a path holds, it resolves under root."""
+    base = _tree(tmp_path_factory)
+    root = base / "root"
+    fs = UnixSFTPFileSystem(home="/a", root=root)
+    path = ("/" if absolute else "") + "/".join(parts)
+    try:
+        real = fs._real(os.fsencode(path), followFinal=follow)
+    except OSError as e:
+        assert e.errno == 40  # a loop
+        return
+    resolved = os.path.normpath(os.fsdecode(real))
+    assert resolved == str(root) or resolved.startswith(str(root) + os.sep)
+    if follow and os.path.lexists(real):
+        # Every component is real: the kernel agrees it is under the root.
+        assert os.fsdecode(os.path.realpath(real)).startswith(str(root.resolve()))
+
+
+_TREES: dict[str, Path] = {}
+
+
+def _tree(factory: pytest.TempPathFactory) -> Path:
+    """One shared tree of directories and hostile symlinks (made once per session)."""
+    if "tree" not in _TREES:
+        base = factory.mktemp("sftptree")
+        root = base / "root"
+        (root / "a" / "b").mkdir(parents=True)
+        (base / "outside").mkdir()
+        (root / "file").write_bytes(b"")
+        for where in (root, root / "a", root / "a" / "b"):
+            os.symlink("../../../..", where / "up")
+            os.symlink(str(base / "outside"), where / "abs")
+            os.symlink("a/b/up/a", where / "deep")
+            os.symlink("loop", where / "loop")
+        _TREES["tree"] = base
+    return _TREES["tree"]

@@ -25,7 +25,7 @@ import stat
 import time
 from collections.abc import Callable, Iterator
 
-from plait.wire.ssh.sftp import FXF, FileAttributes, NameEntry, StatVFSReply, formatLongname
+from plait.wire.ssh.sftp import FX, FXF, FileAttributes, NameEntry, StatVFSReply, formatLongname
 
 from ._sftp_interfaces import SFTPError
 
@@ -79,6 +79,12 @@ def _applyAttrs(
         utime((attrs.atime or 0, attrs.mtime or 0))
     if attrs.uid is not None or attrs.gid is not None:
         chown(-1 if attrs.uid is None else attrs.uid, -1 if attrs.gid is None else attrs.gid)
+
+
+def _checkPath(path: bytes) -> None:
+    # A NUL cannot be in a Unix path (C strings end there): the client's error, not ours.
+    if b"\0" in path:
+        raise SFTPError(FX.NO_SUCH_FILE, "No such file (NUL in path)")
 
 
 def _readOnlyError() -> PermissionError:
@@ -277,6 +283,7 @@ class UnixSFTPFileSystem:
 
     def _real(self, path: bytes, followFinal: bool = True) -> bytes:
         """The real path for a client's ``path``."""
+        _checkPath(path)
         if self.root is None:
             return path if path.startswith(b"/") else os.path.join(self.home, path)
         parts = self._resolveParts(path, followFinal)
@@ -348,7 +355,7 @@ class UnixSFTPFileSystem:
         fd = os.open(self._real(filename), osFlags | os.O_CLOEXEC, mode)
         if stat.S_ISDIR(os.fstat(fd).st_mode):
             os.close(fd)
-            raise SFTPError(4, "Is a directory")
+            raise SFTPError(FX.FAILURE, "Is a directory")
         return UnixSFTPFile(fd, self.readOnly)
 
     def removeFile(self, filename: bytes) -> None:
@@ -361,7 +368,7 @@ class UnixSFTPFileSystem:
         self._refuseIfReadOnly()
         old, new = self._real(oldPath, False), self._real(newPath, False)
         if os.path.lexists(new):
-            raise SFTPError(4, "File exists")
+            raise SFTPError(FX.FAILURE, "File exists")
         os.rename(old, new)
 
     def posixRename(self, oldPath: bytes, newPath: bytes) -> None:
@@ -413,6 +420,7 @@ class UnixSFTPFileSystem:
     def makeLink(self, linkPath: bytes, targetPath: bytes) -> None:
         """``symlink``: ``targetPath`` is stored as given."""
         self._refuseIfReadOnly()
+        _checkPath(targetPath)
         os.symlink(targetPath, self._real(linkPath, False))
 
     def realPath(self, path: bytes) -> bytes:
