@@ -471,6 +471,24 @@ def test_file_opened_after_connection_lost_is_closed() -> None:
     assert s.server._handles == {}
 
 
+def test_eof_waits_for_pending_answers() -> None:
+    """After the client's EOF the server still answers what is pending, then closes."""
+    f = SlowFile(b"abc", 3)
+    server = FileTransferServer(SlowFileSystem(f))
+    transport = StringTransport()
+    server.makeConnection(transport)
+    server.dataReceived(w.encodePacket(w.Init()) + w.encodePacket(w.Open(1, b"x", FXF.READ)))
+    handle = _replies(transport)[1]
+    assert isinstance(handle, w.Handle)
+    server.dataReceived(w.encodePacket(w.Read(2, handle.handle, 0, 3)))
+    server.readConnectionLost()
+    assert not transport.disconnecting
+    f.waiting[0][0].callback(b"abc")
+    assert _replies(transport) == [w.Data(2, b"abc")]
+    assert transport.disconnecting
+    assert transport.producer is None  # unregistered, so a plait transport can finish closing
+
+
 # -- raw packets ---------------------------------------------------------------------------------
 
 

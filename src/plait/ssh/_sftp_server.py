@@ -46,7 +46,7 @@ _EXTENSIONS: tuple[tuple[bytes, bytes, str | None], ...] = (
 
 
 class _Directory:
-    """A directory handle's state: its listing and whether it is exhausted."""
+    """A directory handle's state: the listing (to close) and its iterator."""
 
     __slots__ = ("iterator", "listing")
 
@@ -73,6 +73,8 @@ class FileTransferServer(Protocol):
         self._nextHandle = 0
         self._lostWaiters: list[Deferred[None]] = []
         self._registered = False
+        self._outstanding = 0  # requests waiting on a Deferred from the file system
+        self._closeWhenAnswered = False
         self._dispatch: dict[type, Callable[[Any], None]] = {
             w.Open: self._open,
             w.Close: self._close,
@@ -120,9 +122,11 @@ class FileTransferServer(Protocol):
             self.transport.unregisterProducer()  # type: ignore[attr-defined]
 
     def readConnectionLost(self) -> None:
-        """The client closed its end (EOF on stdin or the channel): finish and close."""
-        self._unregister()
-        self._lose()
+        """The client closed its end (EOF on stdin or the channel): answer what is pending,
+        then close."""
+        self._closeWhenAnswered = True
+        if not self._outstanding:
+            self._lose()
 
     def writeConnectionLost(self) -> None:
         """Nothing more can be sent: close."""
@@ -244,18 +248,26 @@ class FileTransferServer(Protocol):
             self._sendError(requestID, e)
             return
         if isinstance(result, Deferred):
+            self._outstanding += 1
+
+            def answered() -> None:
+                self._outstanding -= 1
+                if self._closeWhenAnswered and not self._outstanding:
+                    self._lose()
 
             def ok(value: Any) -> None:
                 try:
                     answer = reply(value)
                 except Exception as e:
                     self._sendError(requestID, e)
-                    return
-                if answer is not None:
-                    self._send(answer)
+                else:
+                    if answer is not None:
+                        self._send(answer)
+                answered()
 
             def failed(failure: Failure) -> None:
                 self._sendError(requestID, failure.value)
+                answered()
 
             result.addCallbacks(ok, failed)
             return
