@@ -4,6 +4,7 @@ factory's reactor, errors in services, clear disconnects."""
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from plait.ssh.transport import (
     SSHServerFactory,
     SSHServerTransport,
 )
-from plait.testing import Clock, flushLoggedErrors
+from plait.testing import Clock, StringTransport, flushLoggedErrors
 from plait.testing._iosim import IOPump, connect
 from plait.wire.ssh.keys import PrivateKey, PublicKey
 
@@ -223,3 +224,29 @@ def test_factory_options() -> None:
     with pytest.raises(ValueError):
         SSHServerFactory([], {})
     assert SSHServerFactory({"k": HOST_KEY}, {}).hostKeys == (HOST_KEY,)
+
+
+class RecordingSocket:
+    """Records setsockopt calls (the adapter's quick ACKs)."""
+
+    def __init__(self) -> None:
+        self.options: list[tuple[int, int, int]] = []
+
+    def setsockopt(self, level: int, name: int, value: int) -> None:
+        self.options.append((level, name, value))
+
+
+@pytest.mark.skipif(not hasattr(socket, "TCP_QUICKACK"), reason="Linux only")
+def test_small_reads_are_acked_at_once() -> None:
+    """Each small read (handshake messages) sets TCP_QUICKACK again; a bulk read does not."""
+    server = SSHServerFactory([HOST_KEY], {}, reactor=Clock()).buildProtocol(None)  # type: ignore[arg-type]
+    transport = StringTransport()
+    sock = RecordingSocket()
+    transport.socket = sock  # type: ignore[attr-defined]
+    server.makeConnection(transport)
+    quickAck = (socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+    server.dataReceived(b"SSH-2.0-OpenSSH_9.2\r\n")
+    server.dataReceived(b"\0")
+    assert sock.options == [quickAck, quickAck]
+    server.dataReceived(b"\0" * 65536)
+    assert sock.options == [quickAck, quickAck]

@@ -8,6 +8,7 @@ which services may be requested (server), login grace time, rekeying by time, lo
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +47,9 @@ __all__ = [
 _log = Logger(namespace="plait.ssh.transport")
 
 _USERAUTH = b"ssh-userauth"
+_TCP_QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)  # Linux
+# Reads up to this size are the handshake's (or a session's) small messages: ACK them at once.
+_QUICKACK_BELOW = 4096
 
 
 def _reasonName(reason: int) -> str:
@@ -102,6 +106,7 @@ class SSHTransportBase(Protocol):
         self._closing = False
         self._rekeyCall: IDelayedCall | None = None
         self._lostReason: str | None = None
+        self._socket: socket.socket | None = None
         self.reactor: Any = None  # the factory's, set by connectionMade (for services' timers)
         self.extensions = {}
 
@@ -209,6 +214,7 @@ class SSHTransportBase(Protocol):
         if setNoDelay is not None:
             setNoDelay(True)  # kex is a ping-pong: Nagle + delayed ACK would stall it ~40 ms
         self.reactor = getattr(self.factory, "reactor", None)
+        self._socket = getattr(self.transport, "socket", None) if _TCP_QUICKACK else None
         self.machine = self._newMachine()
         self._flush()
 
@@ -216,6 +222,8 @@ class SSHTransportBase(Protocol):
         """Feed the machine, deliver its events, write what they produced."""
         if self._closing:
             return
+        if self._socket is not None and len(data) < _QUICKACK_BELOW:
+            self._quickAck()
         self._delivering = True
         try:
             self.machine.receiveData(data)
@@ -240,6 +248,23 @@ class SSHTransportBase(Protocol):
             service.serviceStopped()
 
     # -- internals ---------------------------------------------------------------------------
+
+    def _quickAck(self) -> None:
+        """ACK what just arrived now rather than up to 40 ms later.
+
+        OpenSSH's ``ssh`` leaves Nagle on for non-interactive sessions, so when it sends two
+        small messages in a row with no answer between them (KEXINIT then KEX_ECDH_INIT,
+        NEWKEYS then SERVICE_REQUEST), the second waits for our ACK of the first, which
+        Linux delays (it expects to piggyback the ACK on an answer): two 40 ms stalls per
+        connection. TCP_QUICKACK is not sticky, so it is set again on each small read.
+        """
+        sock = self._socket
+        if sock is None or _TCP_QUICKACK is None:
+            return
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, _TCP_QUICKACK, 1)
+        except OSError:
+            self._socket = None  # not a TCP socket after all: stop trying
 
     def _flush(self) -> None:
         data = self.machine.dataToSend()
