@@ -556,6 +556,7 @@ def test_stream_errors_lose_connection(home: Path, data: bytes) -> None:
     server, transport = _raw(home)
     server.dataReceived(data)
     assert transport.disconnecting
+    server.dataReceived(w.encodePacket(w.Init()))  # nothing more is read once closing
     assert transport.value() == b""
 
 

@@ -75,6 +75,7 @@ class FileTransferServer(Protocol):
         self._registered = False
         self._outstanding = 0  # requests waiting on a Deferred from the file system
         self._closeWhenAnswered = False
+        self._closing = False
         self._dispatch: dict[type, Callable[[Any], None]] = {
             w.Open: self._open,
             w.Close: self._close,
@@ -172,9 +173,11 @@ class FileTransferServer(Protocol):
 
     def dataReceived(self, data: bytes) -> None:
         """Decode and dispatch every whole request."""
+        if self._closing:
+            return  # the session is over: nothing more is read
         reader = self._reader
         reader.receiveData(data)
-        while self.transport is not None and self.connected:
+        while not self._closing and self.connected:
             try:
                 message = reader.nextMessage()
             except w.SFTPBadMessage as e:
@@ -212,6 +215,7 @@ class FileTransferServer(Protocol):
         self._sendStatus(requestID, w.FX.OP_UNSUPPORTED, "Operation unsupported")
 
     def _lose(self) -> None:
+        self._closing = True
         self._unregister()
         if self.transport is not None:
             self.transport.loseConnection()
