@@ -15,7 +15,8 @@
   the scaling factor); this row is not pinned, the workers and wrk share the machine's CPUs.
 
 The server is pinned to CPU 0 and wrk to CPU 1 (when taskset and two CPUs exist); each sample
-is one wrk run of ``ctx.seconds`` (5 s; 2 s with ``--quick``) after a 1 s warm-up run.
+is one wrk run of ``ctx.seconds`` (5 s; with ``--quick`` 2 s, 1 s for web.static and web.workers)
+after a 1 s warm-up run.
 """
 
 from __future__ import annotations
@@ -266,7 +267,7 @@ ROWS = [
         title="a 1 MiB static file, keep-alive GETs, wrk -t1 -c10",
         unit="MB/s",
         impls=tuple(Impl(name, _static(name)) for name in ("plait", "twisted", "nginx")),
-        seconds=(5.0, 2.0),
+        seconds=(5.0, 1.0),
         timeout=_timeout,
         note="plait/twisted static.File on epoll; nginx one process, sendfile",
     ),
@@ -278,7 +279,7 @@ ROWS = [
             Impl("plait-workers-2", _workers(2)),
             Impl("workers-1", _workers(1)),
         ),
-        seconds=(5.0, 2.0),
+        seconds=(5.0, 1.0),
         timeout=_timeout,
         note="the ratio is the scaling factor; not pinned",
     ),
