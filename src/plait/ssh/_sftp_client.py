@@ -249,7 +249,7 @@ class FileTransferClient(Protocol):
         def handler(reply: w.Message) -> None:
             try:
                 value = convert(reply)
-            except BaseException:
+            except Exception:
                 d.errback(Failure())
                 return
             d.callback(value)
