@@ -6,7 +6,8 @@
   ``Subsystem`` command and with OpenSSH's ``sftp -D``).
 - ``ISFTPServer``/``ISFTPFile``/``ISFTPDirectory``: the file system it serves;
   ``UnixSFTPFileSystem(home, root=None, readOnly=False)`` is the local disk, optionally
-  confined to ``root``.
+  confined to ``root``; ``ThreadedSFTPFileSystem(fileSystem, reactor)`` runs any file
+  system's calls in the reactor's threads (for disks that can stall).
 - For an SSH server's ``subsystemLookup[b"sftp"]``: ``inProcessSubsystem(avatar)`` (this
   process's permissions), or exec ``stdioServerCommand(home)`` as the user.
 - ``FileTransferClient()``: the client ``Protocol``; Deferred-returning operations, plus
@@ -32,6 +33,7 @@ from plait.ssh._sftp_server import (
     runStdioServer,
     stdioServerCommand,
 )
+from plait.ssh._sftp_threaded import ThreadedSFTPFile, ThreadedSFTPFileSystem
 from plait.ssh._sftp_unix import UnixSFTPDirectory, UnixSFTPFile, UnixSFTPFileSystem
 from plait.wire.ssh.sftp import FX, FXF, FileAttributes, NameEntry
 
@@ -48,6 +50,8 @@ __all__ = [
     "ISFTPServer",
     "NameEntry",
     "SFTPError",
+    "ThreadedSFTPFile",
+    "ThreadedSFTPFileSystem",
     "UnixSFTPDirectory",
     "UnixSFTPFile",
     "UnixSFTPFileSystem",
