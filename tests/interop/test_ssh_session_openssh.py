@@ -52,11 +52,33 @@ class Realm:
 
 
 class Echo(Protocol):
-    """Echoes."""
+    """Echoes; counts live connections in ``factory.live``."""
+
+    factory: Any
+
+    def connectionMade(self) -> None:
+        self.factory.live += 1
 
     def dataReceived(self, data: bytes) -> None:
         assert self.transport is not None
         self.transport.write(data)
+
+    def connectionLost(self, reason: Any = None) -> None:
+        self.factory.live -= 1
+
+
+class Tracked(SSHConnection):
+    """Counts live connection services in ``live[0]``."""
+
+    def __init__(self, avatar: Any, live: list[int]) -> None:
+        super().__init__(avatar)
+        self.live = live
+        live[0] += 1
+
+    def serviceStopped(self) -> None:
+        if not self._stopped:
+            self.live[0] -= 1
+        super().serviceStopped()
 
 
 class Server:
@@ -76,11 +98,10 @@ class Server:
         self.realm = Realm(self.home)
         self.portal = Portal(self.realm, [AuthorizedKeysChecker(authorized)])
         self.reactor = newReactor()
-        self.echoPort = (
-            self.reactor.listenTCP(0, Factory.forProtocol(Echo), interface="127.0.0.1")
-            .getHost()
-            .port
-        )
+        self.echo = Factory.forProtocol(Echo)
+        self.echo.live = 0  # type: ignore[attr-defined]
+        self.live = [0]
+        self.echoPort = self.reactor.listenTCP(0, self.echo, interface="127.0.0.1").getHost().port
 
         def userauth() -> SSHService:
             return SSHUserAuthServer(self.portal, ("IAvatar",), self.connection)
@@ -92,7 +113,17 @@ class Server:
         self.port = self.listening.getHost().port
 
     def connection(self, avatar: Any) -> SSHService:
-        return SSHConnection(avatar)
+        return Tracked(avatar, self.live)
+
+    def settled(self, timeout: float = 10) -> bool:
+        """Wait (in the worker thread) until every SSH and echo connection has ended here, so
+        none is left open when the reactor stops (paused sockets are not closed then)."""
+        deadline = time.monotonic() + timeout
+        while self.live[0] or self.echo.live:  # type: ignore[attr-defined]
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
 
     def argv(self, *options: str, command: str | None = None) -> list[str]:
         argv = [str(SSH), "-F", "/dev/null", "-p", str(self.port), "-i", str(self.keyPath)]
@@ -208,7 +239,8 @@ def test_port_forwarding(tmp_path: Path, direction: str) -> None:
         finally:
             proc.kill()
             _, err = proc.communicate(timeout=TIMEOUT)
-        return echoed, err
+        return echoed, err, server.settled()
 
-    echoed, err = server.run(work)
+    echoed, err, settled = server.run(work)
     assert echoed != b"mismatch" and len(echoed) == 300000, err[-2000:]
+    assert settled

@@ -196,3 +196,15 @@ def test_direct_tcpip_policy_hook() -> None:
     pair.pump()
     assert failures[0].value.reasonCode == OpenFailureReason.ADMINISTRATIVELY_PROHIBITED
     assert isinstance(failures[0].value, ChannelOpenError)
+
+
+def test_privileged_ports_need_root_avatar() -> None:
+    """A forward below port 1024 is refused for ordinary avatars, allowed for uid 0."""
+    from plait.ssh.session import UnixConchUser
+
+    assert not ConchUser("u").allowListen("127.0.0.1", 80)
+    assert ConchUser("u").allowListen("127.0.0.1", 8080)
+    assert ConchUser("u").allowListen("127.0.0.1", 0)
+    assert not UnixConchUser("alice", 1000, 1000).allowListen("127.0.0.1", 80)
+    assert UnixConchUser("root", 0, 0).allowListen("127.0.0.1", 80)
+    assert not UnixConchUser("root", 0, 0).allowListen("0.0.0.0", 8080)

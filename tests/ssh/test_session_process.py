@@ -11,7 +11,13 @@ import pytest
 
 from plait.reactor import reactorClassNamed
 from plait.ssh.connection import RequestFailedError, SSHConnection
-from plait.ssh.session import SessionRestrictions, SSHClientSession, UnixConchUser, openSession
+from plait.ssh.session import (
+    SessionRestrictions,
+    SSHClientSession,
+    SSHSession,
+    UnixConchUser,
+    openSession,
+)
 from plait.wire.ssh.connection import ExitSignal
 
 from .connfakes import LivePair, runUntil
@@ -46,7 +52,15 @@ class Run:
         return b"".join(self.session.received)
 
     def wait(self, condition: Any = None, timeout: float = 10.0) -> None:
-        runUntil(self.reactor, condition or (lambda: bool(self.result)), timeout)
+        try:
+            runUntil(self.reactor, condition or (lambda: bool(self.result)), timeout)
+        except AssertionError as e:
+            server: Any = self.pair.server
+            state = [
+                (c, c.process, getattr(c.process, "__dict__", None), c.bufferSize, c._exitSent)
+                for c in server.channels.values()
+            ]
+            raise AssertionError(f"{e}: stdout={self.stdout!r} server={state!r}") from None
 
 
 def avatarFor(tmp_path: Path, **kwargs: Any) -> UnixConchUser:
@@ -147,19 +161,20 @@ def test_large_output_flow_control(reactor: Any, tmp_path: Path) -> None:
 
 
 def test_pty_size_and_tty(reactor: Any, tmp_path: Path) -> None:
-    """With pty-req the command runs on a tty of the requested size."""
+    """With pty-req the command runs on a tty of the requested size (set before it starts),
+    named in SSH_TTY."""
     run = Run(reactor, avatarFor(tmp_path))
 
     def opened(session: SSHClientSession) -> None:
         session.requestPty(b"xterm", 100, 30)
-        session.execCommand(b'stty size; tty; echo "TERM=$TERM"')
+        session.execCommand(b'stty size; tty; echo "TERM=$TERM SSH_TTY=$SSH_TTY"')
 
     run.session.opened.addCallback(opened)
     run.wait()
     lines = run.stdout.decode().split("\r\n")
     assert lines[0] == "30 100"
     assert lines[1].startswith("/dev/")
-    assert lines[2] == "TERM=xterm"
+    assert lines[2] == f"TERM=xterm SSH_TTY={lines[1]}"
     assert run.result == [0]
 
 
@@ -226,3 +241,14 @@ def test_session_as_other_user_owns_its_tty(reactor: Any) -> None:
     run.session.opened.addCallback(opened)
     run.wait()
     assert run.stdout.split() == [str(nobody.pw_uid).encode()] * 2
+
+
+def test_user_environment_needs_permission(reactor: Any, tmp_path: Path) -> None:
+    """environment= from authorized_keys applies only with permitUserEnvironment."""
+    restrictions = SessionRestrictions(environment={"FROM_KEY": "yes"})
+    for permit, expected in ((False, b"unset\n"), (True, b"yes\n")):
+        avatar = avatarFor(tmp_path, restrictions=restrictions, permitUserEnvironment=permit)
+        assert (
+            avatar.environment(SSHSession(), None).get("FROM_KEY", "unset")
+            == expected.decode().strip()
+        )

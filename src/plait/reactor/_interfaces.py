@@ -231,7 +231,7 @@ class IReactorProcess(Protocol):
         path: str | None = None,
         uid: int | None = None,
         gid: int | None = None,
-        usePTY: bool = False,
+        usePTY: bool | tuple[int, int, str] = False,
         childFDs: Mapping[int, int | str] | None = None,
     ) -> Any:
         """Start ``executable`` with ``args``; events go to ``processProtocol``."""

@@ -25,7 +25,10 @@ and been reaped, and ``processEnded(reason)`` once it has exited *and* every pip
 
 With ``usePTY=True`` the child gets a new pseudo-terminal as its controlling tty and as fds 0,
 1 and 2; the transport reads and writes the master (``childDataReceived(1, ...)``) and
-``setWindowSize(rows, cols)`` resizes it (the child gets SIGWINCH).
+``setWindowSize(rows, cols)`` resizes it (the child gets SIGWINCH). As in Twisted, ``usePTY``
+may instead be a ``(master, slave, ttyName)`` tuple (from ``os.openpty()``): the caller can then
+set the terminal up (size, modes, owner) before the child starts; the transport takes both
+descriptors (the slave is closed in the parent once the child runs).
 """
 
 from __future__ import annotations
@@ -332,9 +335,10 @@ class PTYProcess(FDReaderWriterMixin, _BaseProcess):
         proto: Any,
         uid: int | None,
         gid: int | None,
+        pty: tuple[int, int, str] | None = None,
     ) -> None:
         super().__init__(reactor, proto)
-        master, slave = os.openpty()
+        master, slave = os.openpty() if pty is None else pty[:2]
         try:
             pid = spawn(executable, args, env, {}, path, uid, gid, ptySlave=slave)
         except BaseException:
@@ -433,7 +437,7 @@ class ProcessReactorMixin:
         path: str | None = None,
         uid: int | None = None,
         gid: int | None = None,
-        usePTY: bool = False,
+        usePTY: bool | tuple[int, int, str] = False,
         childFDs: Mapping[int, int | str] | None = None,
     ) -> Process | PTYProcess:
         """Start ``executable`` with ``args``; events go to ``processProtocol``.
@@ -448,7 +452,10 @@ class ProcessReactorMixin:
         if usePTY:
             if childFDs is not None:
                 raise ValueError("usePTY and childFDs cannot be combined")
-            return PTYProcess(self, program, argv, environment, path, processProtocol, uid, gid)
+            pty = usePTY if isinstance(usePTY, tuple) else None
+            return PTYProcess(
+                self, program, argv, environment, path, processProtocol, uid, gid, pty
+            )
         return Process(
             self,
             program,

@@ -157,12 +157,19 @@ class ConchUser:
 
     def allowListen(self, address: str, port: int) -> bool:
         """Whether ``tcpip-forward`` may listen on ``address:port``: loopback only by default
-        (``listenInterfaces``), and never a privileged port unless we are root."""
+        (``listenInterfaces``), and a port below 1024 only if ``mayListenPrivileged()``."""
         if self.restrictions.noPortForwarding:
             return False
         if address not in self.listenInterfaces:
             return False
+        if 0 < port < 1024 and not self.mayListenPrivileged():
+            return False
         return _permitted(self.restrictions.permitListen, address, port)
+
+    def mayListenPrivileged(self) -> bool:
+        """Whether ``tcpip-forward`` may bind ports below 1024 for this user (no, by default:
+        a server running as root must not bind them on a user's behalf)."""
+        return False
 
     def logout(self) -> None:
         """The user's connection ended (the realm's logout may call this)."""

@@ -15,7 +15,6 @@ import os
 import pwd
 import signal as signalModule
 import struct
-import sys
 import termios
 from typing import Any
 
@@ -23,9 +22,9 @@ from plait.defer import Failure
 from plait.log import Logger
 from plait.protocol import ProcessProtocol, ProcessTerminated
 from plait.ssh._session import ConchUser, SessionRestrictions, SSHSession
-from plait.wire.ssh.connection import ExitSignal, TerminalMode, WindowChange
+from plait.wire.ssh.connection import ExitSignal, PtyRequest, TerminalMode, WindowChange
 
-__all__ = ["UnixConchUser", "UnixRealm", "applyTerminalModes", "ptySlaveName", "setWindowSize"]
+__all__ = ["UnixConchUser", "UnixRealm", "applyTerminalModes", "openSessionPTY", "setWindowSize"]
 
 _log = Logger(namespace="plait.ssh.session")
 
@@ -119,41 +118,10 @@ def setWindowSize(fd: int, rows: int, columns: int, width: int = 0, height: int 
 
 
 PIPE_SIZE = 1024 * 1024
-_TIOCGPTN = 0x80045430  # Linux: the number N of a pty master's /dev/pts/N
-
-
-def ptySlaveName(masterFD: int) -> str | None:
-    """The slave device of a pty master (``/dev/pts/N``; Linux only, else None)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        raw = fcntl.ioctl(masterFD, _TIOCGPTN, b"\0\0\0\0")
-    except OSError:
-        return None
-    return f"/dev/pts/{struct.unpack('I', raw)[0]}"
-
-
-def _giveTTY(masterFD: int, uid: int) -> None:
-    """As root, make the session's tty the user's (group ``tty``, mode 0620), as sshd does,
-    so programs that reopen it (``tty``-prompting ones, ``write``) work."""
-    if os.geteuid() != 0 or uid == 0:
-        return
-    name = ptySlaveName(masterFD)
-    if name is None:
-        return
-    try:
-        group = grp.getgrnam("tty").gr_gid
-    except KeyError:
-        group = -1
-    try:
-        os.chown(name, uid, group)
-        os.chmod(name, 0o620 if group != -1 else 0o600)
-    except OSError as e:
-        _log.warn("cannot give {tty} to uid {uid}: {error}", tty=name, uid=uid, error=e)
 
 
 def _widenPipes(transport: Any) -> None:
-    """Bigger pipes and reads for a process's output (Linux; best effort): a 64 KiB pipe read
+    """Bigger pipes and reads for a process's stdio (Linux; best effort): a 64 KiB pipe read
     64 KiB per wake-up caps bulk output at a fraction of what the channel carries."""
     setSize = getattr(fcntl, "F_SETPIPE_SZ", None)
     for childFD in (0, 1, 2):
@@ -168,6 +136,39 @@ def _widenPipes(transport: Any) -> None:
                 continue  # over /proc/sys/fs/pipe-max-size for this user: keep the default
         if childFD:
             pipe.bufferSize = PIPE_SIZE
+
+
+def _giveTTY(name: str, uid: int) -> None:
+    """As root, make the session's tty the user's (group ``tty``, mode 0620), as sshd does,
+    so programs that reopen it (``tty``-prompting ones, ``write``) work."""
+    if os.geteuid() != 0 or uid == 0:
+        return
+    try:
+        group = grp.getgrnam("tty").gr_gid
+    except KeyError:
+        group = -1
+    try:
+        os.chown(name, uid, group)
+        os.chmod(name, 0o620 if group != -1 else 0o600)
+    except OSError as e:
+        _log.warn("cannot give {tty} to uid {uid}: {error}", tty=name, uid=uid, error=e)
+
+
+def openSessionPTY(pty: PtyRequest, uid: int | None) -> tuple[int, int, str]:
+    """A new pty set up as the client asked (modes, size) and owned by ``uid``: the
+    ``(master, slave, ttyName)`` tuple ``spawnProcess(usePTY=...)`` takes."""
+    master, slave = os.openpty()
+    try:
+        name = os.ttyname(slave)
+        applyTerminalModes(slave, pty.modes)
+        setWindowSize(slave, pty.rows, pty.columns, pty.width, pty.height)
+        if uid is not None:
+            _giveTTY(name, uid)
+    except BaseException:
+        os.close(master)
+        os.close(slave)
+        raise
+    return master, slave, name
 
 
 class _InputProducer:
@@ -198,18 +199,6 @@ class _SessionProcessProtocol(ProcessProtocol):
         transport: Any = self.transport
         session = self.session
         session.process = transport
-        pty = session.pty
-        fd = getattr(transport, "fd", None)
-        if pty is not None and isinstance(fd, int) and fd >= 0:
-            # As early as possible: the child may be asking for the size already.
-            try:
-                applyTerminalModes(fd, pty.modes)
-                setWindowSize(fd, pty.rows, pty.columns, pty.width, pty.height)
-            except OSError as e:
-                _log.warn("cannot set up the session's PTY: {error}", error=e)
-            avatar = session.avatar
-            if isinstance(avatar, UnixConchUser) and avatar.uid is not None:
-                _giveTTY(fd, avatar.uid)
         _widenPipes(transport)
         session.registerProducer(transport, True)
         transport.registerProducer(_InputProducer(session), True)
@@ -247,8 +236,10 @@ class UnixConchUser(ConchUser):
     """An avatar for a UNIX account: its sessions are processes run as ``uid``/``gid``.
 
     ``shell`` is the login shell, ``home`` the working directory. ``restrictions`` come from
-    the key's ``authorized_keys`` options (``SessionRestrictions.fromOptions``). ``path`` is the
-    ``PATH`` given to programs. Processes are spawned on the reactor of the SSH connection.
+    the key's ``authorized_keys`` options (``SessionRestrictions.fromOptions``); their
+    ``environment=`` is applied only with ``permitUserEnvironment`` (sshd's
+    PermitUserEnvironment, off by default). ``path`` is the ``PATH`` given to programs.
+    Processes are spawned on the reactor of the SSH connection.
     """
 
     def __init__(
@@ -261,9 +252,11 @@ class UnixConchUser(ConchUser):
         *,
         restrictions: SessionRestrictions | None = None,
         path: str | None = None,
+        permitUserEnvironment: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(username, restrictions=restrictions, **kwargs)
+        self.permitUserEnvironment = permitUserEnvironment
         self.uid = uid
         self.gid = gid
         self.home = home
@@ -299,7 +292,8 @@ class UnixConchUser(ConchUser):
         }
         for name, value in session.env.items():
             env[os.fsdecode(name)] = os.fsdecode(value)
-        env.update(self.restrictions.environment)
+        if self.permitUserEnvironment:
+            env.update(self.restrictions.environment)
         conn = session.conn
         transport = conn.transport if conn is not None else None
         if transport is not None:
@@ -324,16 +318,22 @@ class UnixConchUser(ConchUser):
         sameUser = self.uid is None or (self.uid == os.getuid() and self.uid == os.geteuid())
         uid = None if sameUser else self.uid
         gid = None if sameUser else self.gid
+        env = self.environment(session, originalCommand)
         try:
+            # The pty is set up before the child starts (a quick `stty size` must see it).
+            pty: tuple[int, int, str] | bool = False
+            if session.pty is not None:
+                pty = openSessionPTY(session.pty, self.uid)
+                env["SSH_TTY"] = pty[2]
             reactor.spawnProcess(
                 _SessionProcessProtocol(session),
                 self.shell,
                 argv,
-                env=self.environment(session, originalCommand),
+                env=env,
                 path=self.home if os.path.isdir(self.home) else "/",
                 uid=uid,
                 gid=gid,
-                usePTY=session.pty is not None,
+                usePTY=pty,
             )
         except OSError as e:
             _log.warn("cannot start {argv!r} for {user}: {error}", argv=argv, user=self, error=e)
@@ -364,6 +364,10 @@ class UnixConchUser(ConchUser):
 
     def _commandArgv(self, command: bytes) -> list[str]:
         return [os.path.basename(self.shell), "-c", os.fsdecode(command)]
+
+    def mayListenPrivileged(self) -> bool:
+        """Only root's forwards may bind ports below 1024."""
+        return self.uid == 0
 
     def windowChanged(self, session: SSHSession, change: WindowChange) -> None:
         """Resize the session's PTY."""

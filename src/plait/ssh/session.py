@@ -11,7 +11,7 @@ from plait.ssh._session_unix import (
     UnixConchUser,
     UnixRealm,
     applyTerminalModes,
-    ptySlaveName,
+    openSessionPTY,
     setWindowSize,
 )
 
@@ -25,6 +25,6 @@ __all__ = [
     "UnixRealm",
     "applyTerminalModes",
     "openSession",
-    "ptySlaveName",
+    "openSessionPTY",
     "setWindowSize",
 ]
