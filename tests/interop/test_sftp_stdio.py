@@ -52,8 +52,10 @@ def _env() -> dict[str, str]:
 
 
 @pytest.mark.skipif(SFTP is None, reason="OpenSSH's sftp client is not installed")
-def test_openssh_client_against_plait_server(tmp_path: Path) -> None:
-    """put, get, ls -l, rename, mkdir, symlink, chmod, rm, rmdir, df from OpenSSH's sftp."""
+@pytest.mark.parametrize("options", [[], ["-T"]], ids=["direct", "threads"])
+def test_openssh_client_against_plait_server(tmp_path: Path, options: list[str]) -> None:
+    """put, get, ls -l, rename, mkdir, symlink, chmod, cp, rm, rmdir, df from OpenSSH's sftp
+    (file I/O done directly, and in threads)."""
     served = tmp_path / "served"
     local = tmp_path / "local"
     served.mkdir()
@@ -72,8 +74,8 @@ def test_openssh_client_against_plait_server(tmp_path: Path) -> None:
                 "mkdir sub",
                 "symlink moved.bin link.bin",
                 "chmod 640 moved.bin",
-                "cp moved.bin copied.bin",
-                "rm copied.bin",
+                "-cp moved.bin copied.bin",  # copy-data (not offered with threads)
+                "-rm copied.bin",
                 f"put {local}/empty sub/empty",
                 "ls -l",
                 "rm sub/empty",
@@ -84,7 +86,7 @@ def test_openssh_client_against_plait_server(tmp_path: Path) -> None:
             ]
         )
     )
-    command = " ".join([*PLAIT_SERVER, "-d", str(served)])
+    command = " ".join([*PLAIT_SERVER, *options, "-d", str(served)])
     result = subprocess.run(
         [SFTP or "sftp", "-b", str(batch), "-D", command],
         capture_output=True,
@@ -95,6 +97,7 @@ def test_openssh_client_against_plait_server(tmp_path: Path) -> None:
     out = result.stdout.decode()
     assert result.returncode == 0, result.stderr.decode() + out
     assert f"Remote working directory: {served}" in out
+    assert (b"copy-data" in result.stderr) == bool(options)  # cp works without threads
     assert (local / "down.bin").read_bytes() == payload
     assert (served / "moved.bin").read_bytes() == payload
     assert (served / "moved.bin").stat().st_mode & 0o777 == 0o640

@@ -27,6 +27,7 @@ from plait.protocol import Protocol
 from plait.wire.ssh import sftp as w
 
 from ._sftp_interfaces import ISFTPServer, SFTPError, statusForException
+from ._sftp_threaded import ThreadedSFTPFileSystem
 from ._sftp_unix import UnixSFTPFileSystem
 
 #: The longest READ the server answers in full (longer ones are cut; clients must cope).
@@ -547,8 +548,9 @@ def inProcessSubsystem(avatar: Any) -> FileTransferServer:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m plait.ssh.sftp [-d HOME] [-r ROOT] [-R] [-u UMASK]``: an SFTP server on
-    stdin/stdout (``-R`` read-only and ``-u`` as OpenSSH's ``sftp-server``)."""
+    """``python -m plait.ssh.sftp [-d HOME] [-r ROOT] [-R] [-u UMASK] [-T]``: an SFTP server
+    on stdin/stdout (``-R`` read-only and ``-u`` as OpenSSH's ``sftp-server``; ``-T`` does the
+    file I/O in threads)."""
     from plait.reactor import defaultReactorClass
 
     parser = argparse.ArgumentParser(
@@ -558,6 +560,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("-r", "--root", help="confine the client to this directory")
     parser.add_argument("-R", "--read-only", action="store_true", help="refuse every change")
     parser.add_argument("-u", "--umask", help="octal umask for new files and directories")
+    parser.add_argument(
+        "-T", "--threads", action="store_true", help="do file I/O in threads (slow disks)"
+    )
     args = parser.parse_args(argv)
     if args.umask is not None:
         try:
@@ -565,8 +570,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ValueError:
             parser.error(f"bad umask {args.umask!r}")
     home = args.home if args.home is not None else (None if args.root else os.getcwd())
-    fileSystem = UnixSFTPFileSystem(home=home, root=args.root, readOnly=args.read_only)
+    fileSystem: ISFTPServer = UnixSFTPFileSystem(home=home, root=args.root, readOnly=args.read_only)
     reactor = defaultReactorClass()()
+    if args.threads:
+        fileSystem = ThreadedSFTPFileSystem(fileSystem, reactor)
     done = runStdioServer(reactor, fileSystem)
     done.addBoth(lambda _: reactor.stop())
     reactor.run()

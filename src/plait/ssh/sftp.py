@@ -2,7 +2,7 @@
 
 - ``FileTransferServer(fileSystem)``: the server ``Protocol``; run it over an SSH channel (the
   ``sftp`` subsystem), a pipe, or standard input/output (``runStdioServer(reactor)``, or
-  ``python -m plait.ssh.sftp [-d HOME] [-r ROOT] [-R] [-u UMASK]``, usable as an sshd
+  ``python -m plait.ssh.sftp [-d HOME] [-r ROOT] [-R] [-u UMASK] [-T]``, usable as an sshd
   ``Subsystem`` command and with OpenSSH's ``sftp -D``).
 - ``ISFTPServer``/``ISFTPFile``/``ISFTPDirectory``: the file system it serves;
   ``UnixSFTPFileSystem(home, root=None, readOnly=False)`` is the local disk, optionally
