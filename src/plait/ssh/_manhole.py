@@ -1,1 +1,568 @@
-"""A manhole: a Python prompt into a running server, served over SSH (work in progress)."""
+"""A manhole: a Python prompt into a running server, for its operators, served over SSH.
+
+``ManholeInterpreter`` compiles and runs what an operator types (``codeop``: ``>>>``/``...``
+continuation, top-level ``await``), in a namespace of its own that starts as a copy of the
+application's (so the objects are shared and the names are per connection), with ``print``,
+``help``, ``exit`` and the display of expression values writing to that connection only (never
+through a swapped ``sys.stdout``). A ``Deferred`` value is shown when it fires. ``Manhole`` is
+the ``LineEditingProtocol`` on top; ``ManholeRealm``, ``manholeFactory`` and
+``ManholeService`` serve it over SSH to users of an ``authorized_keys`` or password file.
+"""
+
+from __future__ import annotations
+import __future__
+
+import ast
+import builtins
+import codeop
+import inspect
+import os
+import pydoc
+import traceback
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from plait.auth import AuthorizedKeysChecker, FilePasswordDB, Portal
+from plait.defer import Deferred, Failure, ensureDeferred
+from plait.log import Logger
+from plait.protocol import connectionDone
+from plait.protocols.lineedit import LineEditingProtocol
+from plait.ssh._connection import SSHConnection
+from plait.ssh._service import SSHService
+from plait.ssh._session import ConchUser, SessionRestrictions
+from plait.ssh._transport import SSHServerFactory
+from plait.ssh._userauth import SSHUserAuthServer
+from plait.wire.ssh.keys import PrivateKey, loadPrivateKey
+
+__all__ = [
+    "Manhole",
+    "ManholeInterpreter",
+    "ManholeRealm",
+    "ManholeService",
+    "TerminalFile",
+    "manholeFactory",
+]
+
+_log = Logger(namespace="plait.ssh.manhole")
+
+_FUTURE_FLAGS = 0
+for _name in __future__.all_feature_names:
+    _FUTURE_FLAGS |= getattr(__future__, _name).compiler_flag
+_DISPLAY = "__manhole_display__"
+_PLAIN_TEXT: Any = pydoc.plaintext  # type: ignore[attr-defined]  # (typeshed lacks it)
+
+
+class TerminalFile:
+    """A text file object whose writes go to one connection's terminal (``write(text)``).
+
+    It is what ``print`` writes to in a manhole; once ``close``\\ d, writes are dropped (the
+    operator left; a late ``Deferred`` must not fail because of it).
+    """
+
+    encoding = "utf-8"
+    errors = "replace"
+
+    def __init__(self, write: Callable[[str], None]) -> None:
+        self._write: Callable[[str], None] | None = write
+
+    def write(self, text: str) -> int:
+        """Show ``text``."""
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        if self._write is not None and text:
+            self._write(text)
+        return len(text)
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        """Show each of ``lines``."""
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        """Nothing to flush: writes go out at once."""
+
+    def isatty(self) -> bool:
+        """Not a real terminal (no ``fileno``)."""
+        return False
+
+    def close(self) -> None:
+        """Drop later writes."""
+        self._write = None
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close`` was called."""
+        return self._write is None
+
+
+class _ExitHelper:
+    """``exit``/``quit`` in a manhole: calling it leaves the manhole (the server runs on)."""
+
+    def __init__(self, name: str, leave: Callable[[], None]) -> None:
+        self.name = name
+        self.leave = leave
+
+    def __repr__(self) -> str:
+        return f"Use {self.name}() or Ctrl-D to leave the manhole (the server keeps running)."
+
+    def __call__(self, code: object = None) -> None:
+        self.leave()
+
+
+class _Displayer(ast.NodeTransformer):
+    """Wraps expression statements as the interactive compiler would show them (not inside
+    function or class bodies) in a call of the per-connection display function."""
+
+    def visit_Expr(self, node: ast.Expr) -> ast.Expr:
+        call = ast.Call(ast.Name(_DISPLAY, ast.Load()), [node.value], [])
+        return ast.copy_location(ast.Expr(call), node)
+
+    def _keep(self, node: ast.AST) -> ast.AST:
+        return node
+
+    visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = visit_Lambda = _keep
+
+
+class ManholeInterpreter:
+    """Runs Python source for one manhole connection (``code.InteractiveInterpreter``'s job).
+
+    ``push(line) -> bool`` adds a line and runs the statement once it is complete (True while
+    more lines are needed); ``resetBuffer()`` forgets an unfinished statement. Output goes to
+    ``write(text)``: ``print``, tracebacks, ``repr`` of expression values (also kept in ``_``),
+    and ``<Deferred #n>`` for a Deferred value followed by ``<Deferred #n fired: repr>`` (or
+    ``failed: ...``) when it fires. ``await`` works at the top level (on Deferreds); the
+    result shows when the coroutine finishes. ``leave()`` is called by ``exit()``/``quit()``.
+
+    ``globals`` is a copy of ``namespace`` (plus ``__name__``); ``__builtins__`` is a copy of
+    the builtins with ``print``, ``help``, ``input`` (refused: it would block the server),
+    ``exit`` and ``quit`` of this connection. Statements run in the reactor thread: a long
+    loop stalls the server, as in any manhole.
+    """
+
+    maxSource = 1 << 20
+    filename = "<manhole>"
+
+    def __init__(
+        self,
+        namespace: Mapping[str, Any] | None,
+        write: Callable[[str], None],
+        leave: Callable[[], None] | None = None,
+    ) -> None:
+        self.output = TerminalFile(write)
+        self.leave = leave or (lambda: None)
+        self.deferredCount = 0
+        self.buffer: list[str] = []
+        own = dict(vars(builtins))
+        own.update(
+            print=self._print,
+            help=self._help,
+            input=self._input,
+            exit=_ExitHelper("exit", self._leave),
+            quit=_ExitHelper("quit", self._leave),
+        )
+        own[_DISPLAY] = self.display
+        self.builtins = own
+        self.globals: dict[str, Any] = {"__name__": "__manhole__", "__doc__": None}
+        self.globals.update(namespace or {})
+        self.globals["__builtins__"] = own
+        self._compiler = codeop.CommandCompiler()
+        self._compiler.compiler.flags |= ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+
+    # -- the builtins of this connection ---------------------------------------------------------
+
+    def _print(
+        self,
+        *values: object,
+        sep: str | None = " ",
+        end: str | None = "\n",
+        file: Any = None,
+        flush: bool = False,
+    ) -> None:
+        builtins.print(*values, sep=sep, end=end, file=self.output if file is None else file)
+
+    def _help(self, *request: object) -> None:
+        if not request:
+            self.output.write("help(object) shows its documentation here.\n")
+            return
+        self.output.write(pydoc.render_doc(request[0], renderer=_PLAIN_TEXT) + "\n")
+
+    def _input(self, prompt: object = "") -> str:
+        raise RuntimeError("input() would block the whole server; it is not available here")
+
+    def _leave(self) -> None:
+        self.leave()
+
+    def close(self) -> None:
+        """The connection is gone: drop output from now on (late Deferreds, coroutines)."""
+        self.output.close()
+
+    # -- compiling and running ---------------------------------------------------------------------
+
+    def resetBuffer(self) -> None:
+        """Forget the unfinished statement."""
+        self.buffer = []
+
+    def push(self, line: str) -> bool:
+        """Add ``line``; run the statement if complete. True while more lines are needed."""
+        self.buffer.append(line)
+        source = "\n".join(self.buffer)
+        if len(source) > self.maxSource:
+            self.resetBuffer()
+            self.output.write(f"input longer than {self.maxSource} characters: dropped\n")
+            return False
+        try:
+            code = self._compiler(source, self.filename, "single")
+        except (SyntaxError, OverflowError, ValueError) as e:
+            self.resetBuffer()
+            self.showSyntaxError(e)
+            return False
+        if code is None:
+            return True
+        self.resetBuffer()
+        self.runSource(source)
+        return False
+
+    def runSource(self, source: str, mode: str = "single") -> None:
+        """Run complete ``source`` (``mode`` ``"single"`` for one interactive statement,
+        ``"exec"`` for a block), showing the values of its expression statements."""
+        futures = self._compiler.compiler.flags & _FUTURE_FLAGS
+        try:
+            tree = ast.parse(source, self.filename, mode)
+            body = tree.body if isinstance(tree, ast.Interactive | ast.Module) else []
+            module = ast.Module(body=[_Displayer().visit(node) for node in body], type_ignores=[])
+            ast.fix_missing_locations(module)
+            flags = futures | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+            code = compile(module, self.filename, "exec", flags=flags, dont_inherit=True)
+        except (SyntaxError, OverflowError, ValueError) as e:
+            self.showSyntaxError(e)
+            return
+        self.runCode(code)
+
+    def runCode(self, code: Any) -> None:
+        """Run a code object in ``globals``; a coroutine (top-level ``await``) runs on."""
+        try:
+            result = eval(code, self.globals)
+            if code.co_flags & inspect.CO_COROUTINE:
+                ensureDeferred(result).addErrback(self._showFailure)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as e:  # SystemExit too: an operator must not stop the server so
+            self.showTraceback(e)
+
+    def showSyntaxError(self, error: BaseException) -> None:
+        """Show a compile error as the interactive interpreter does."""
+        self.output.write("".join(traceback.format_exception_only(type(error), error)))
+
+    def showTraceback(self, error: BaseException) -> None:
+        """Show ``error`` with its traceback minus the manhole's own frame."""
+        tb = error.__traceback__
+        if tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+            tb = tb.tb_next
+        self.output.write("".join(traceback.format_exception(type(error), error, tb)))
+
+    def _showFailure(self, failure: Failure) -> None:
+        self.showTraceback(failure.value)
+
+    # -- showing values ----------------------------------------------------------------------------
+
+    def display(self, value: object) -> None:
+        """Show an expression statement's value (None is not shown) and keep it in ``_``."""
+        if value is None:
+            return
+        self.builtins["_"] = value
+        if isinstance(value, Deferred):
+            self.displayDeferred(value)
+            return
+        self.output.write(repr(value) + "\n")
+
+    def displayDeferred(self, d: Deferred[Any]) -> None:
+        """``<Deferred #n>`` now and ``<Deferred #n fired: ...>`` when it fires (at once if it
+        already has). The result is passed on unchanged down ``d``'s chain."""
+        number = self.deferredCount
+        self.deferredCount += 1
+        fired: list[bool] = []
+
+        def show(result: object) -> object:
+            fired.append(True)
+            if isinstance(result, Failure):
+                text = f"<Deferred #{number} failed: {_failureText(result)}>"
+            else:
+                text = f"<Deferred #{number} fired: {_safeRepr(result)}>"
+            self.output.write(text + "\n")
+            return result
+
+        d.addBoth(show)
+        if not fired:
+            self.output.write(f"<Deferred #{number}>\n")
+
+
+def _safeRepr(value: object) -> str:
+    try:
+        return repr(value)
+    except Exception as e:
+        return f"<repr of {type(value).__name__} failed: {e!r}>"
+
+
+def _failureText(failure: Failure) -> str:
+    kind = getattr(failure.type, "__name__", str(failure.type))
+    return f"{kind}: {failure.getErrorMessage()}"
+
+
+class Manhole(LineEditingProtocol):
+    """The manhole's terminal protocol: ``>>>``/``...`` prompts with line editing over a
+    ``ManholeInterpreter`` for ``namespace``.
+
+    Ctrl-C abandons the statement being typed (``KeyboardInterrupt``), Ctrl-D on an empty
+    line or ``exit()`` leaves. Over an SSH session without a PTY (``ssh host`` with input from a
+    pipe) nothing is echoed. ``banner`` is shown first.
+    """
+
+    ps1 = ">>> "
+    ps2 = "... "
+
+    def __init__(self, namespace: Mapping[str, Any] | None = None, banner: str | None = None):
+        self.namespace = namespace
+        self.banner = banner
+        self.interpreter: ManholeInterpreter | None = None
+        self._leaving = False
+
+    def connectionMade(self) -> None:
+        """Make the interpreter and show the banner and the first prompt."""
+        if getattr(self.transport, "term", "") is None:
+            self.echo = False  # an SSH session without a PTY: the client echoes, if anyone
+        super().connectionMade()
+        self.interpreter = ManholeInterpreter(self.namespace, self.writeOutput, self._leave)
+        if self.banner:
+            self.writeOutput(self.banner if self.banner.endswith("\n") else self.banner + "\n")
+        self.showPrompt(self.ps1)
+
+    def lineReceived(self, line: str) -> None:
+        """Give the line to the interpreter, then prompt for more or for the next statement."""
+        assert self.interpreter is not None
+        more = self.interpreter.push(line)
+        if self._leaving:
+            self._hangUp()
+        elif self.connected:
+            self.showPrompt(self.ps2 if more else self.ps1)
+
+    def interruptReceived(self, line: str) -> None:
+        """Ctrl-C: forget the unfinished statement."""
+        assert self.interpreter is not None
+        self.interpreter.resetBuffer()
+        self.writeOutput("KeyboardInterrupt\n")
+        self.showPrompt(self.ps1)
+
+    def endOfInputReceived(self) -> None:
+        """Ctrl-D on an empty line: leave."""
+        self.writeOutput("\n")
+        self._hangUp()
+
+    def _leave(self) -> None:
+        self._leaving = True
+
+    def _hangUp(self) -> None:
+        if self.interpreter is not None:
+            self.interpreter.close()
+        if self.transport is not None:
+            self.transport.loseConnection()
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        """Later output (Deferreds firing) is dropped."""
+        if self.interpreter is not None:
+            self.interpreter.close()
+        super().connectionLost(reason)
+
+
+class ManholeRealm:
+    """Gives every authenticated user a ``ConchUser`` whose shell is a ``Manhole`` over
+    ``namespace`` (``protocolFactory(namespace)`` builds it). No ``exec``, subsystems or port
+    forwarding; a key's ``command=`` option refuses the shell too."""
+
+    def __init__(
+        self,
+        namespace: Mapping[str, Any] | None = None,
+        protocolFactory: Callable[[Mapping[str, Any] | None], Any] = Manhole,
+    ) -> None:
+        self.namespace = namespace
+        self.protocolFactory = protocolFactory
+
+    def requestAvatar(self, avatarId: Any, mind: Any, *interfaces: Any) -> Any:
+        """``(interface, ConchUser, logout)`` for ``avatarId``."""
+        restrictions = SessionRestrictions.fromOptions(getattr(avatarId, "options", None))
+        restrictions.noPortForwarding = True
+        name = bytes(avatarId) if isinstance(avatarId, bytes) else str(avatarId).encode()
+        _log.info("manhole login: {user}", user=name.decode("utf-8", "replace"))
+        avatar = ConchUser(
+            name,
+            shellProtocolFactory=lambda avatar: self.protocolFactory(self.namespace),
+            restrictions=restrictions,
+        )
+        avatar.channelLookup.pop(b"direct-tcpip", None)
+        interface = interfaces[0] if interfaces else ConchUser
+        return interface, avatar, avatar.logout
+
+
+HostKeys = Sequence["PrivateKey | str | os.PathLike[str]"]
+
+
+def _loadHostKeys(hostKeys: HostKeys | None) -> list[PrivateKey]:
+    if not hostKeys:
+        key = PrivateKey.generate("ed25519")
+        _log.warn(
+            "manhole: no host key given; using a new one for this run: {fingerprint}",
+            fingerprint=key.publicKey().fingerprint(),
+        )
+        return [key]
+    keys = []
+    for item in hostKeys:
+        if isinstance(item, PrivateKey):
+            keys.append(item)
+        else:
+            with open(item, "rb") as f:
+                keys.append(loadPrivateKey(f.read()))
+    return keys
+
+
+def manholeFactory(
+    reactor: Any,
+    namespace: Mapping[str, Any] | None = None,
+    portal: Portal | None = None,
+    *,
+    authorizedKeys: str | os.PathLike[str] | None = None,
+    passwordFile: str | os.PathLike[str] | None = None,
+    hostKeys: HostKeys | None = None,
+    banner: str | None = None,
+    **options: Any,
+) -> SSHServerFactory:
+    """An SSH server factory (``listen`` it on an endpoint) whose users get a manhole.
+
+    Users log in through ``portal`` or else with a key from the ``authorizedKeys`` file (one
+    file for every username; OpenSSH's format and options) and/or a password from
+    ``passwordFile`` (``user:hash`` lines, see ``plait.auth.FilePasswordDB``). ``hostKeys``:
+    ``PrivateKey``\\ s or paths of private key files (none: a new ed25519 key for this run, its
+    fingerprint logged). ``options`` go to ``SSHServerFactory``. ``ValueError`` without a way
+    to log in.
+    """
+    if portal is None:
+        checkers: list[Any] = []
+        if authorizedKeys is not None:
+            checkers.append(AuthorizedKeysChecker(authorizedKeys))
+        if passwordFile is not None:
+            checkers.append(FilePasswordDB(passwordFile, reactor=reactor))
+        if not checkers:
+            raise ValueError("a manhole needs a portal, an authorizedKeys or a passwordFile")
+
+        def makeManhole(ns: Mapping[str, Any] | None) -> Manhole:
+            return Manhole(ns, banner)
+
+        portal = Portal(ManholeRealm(namespace, makeManhole), checkers)
+    login = portal
+
+    def userauth() -> SSHService:
+        return SSHUserAuthServer(login, (ConchUser,), SSHConnection)
+
+    keys = _loadHostKeys(hostKeys)
+    return SSHServerFactory(keys, {b"ssh-userauth": userauth}, portal, reactor=reactor, **options)
+
+
+class ManholeService:
+    """A service (``plait.app``'s ``IService``) that serves a manhole while it runs::
+
+        ManholeService(reactor, "tcp:2222:interface=127.0.0.1", {"app": app},
+                       authorizedKeys="/etc/myapp/manhole_keys").setServiceParent(application)
+
+    ``endpoint``: an endpoint string or a server endpoint; the other arguments are
+    ``manholeFactory``'s. ``whenListening()`` fires with the listening port.
+    """
+
+    name: str | None = None
+    parent: Any = None
+    running = False
+
+    def __init__(
+        self,
+        reactor: Any,
+        endpoint: Any,
+        namespace: Mapping[str, Any] | None = None,
+        portal: Portal | None = None,
+        **factoryOptions: Any,
+    ) -> None:
+        self.reactor = reactor
+        self.endpoint = endpoint
+        self.factory = manholeFactory(reactor, namespace, portal, **factoryOptions)
+        self.port: Any = None
+        self._listening: Deferred[Any] | None = None
+        self._waiting: list[Deferred[Any]] = []
+
+    def setName(self, name: str) -> None:
+        """Name this service (before it has a parent)."""
+        if self.parent is not None:
+            raise RuntimeError("cannot rename a service that has a parent")
+        self.name = name
+
+    def setServiceParent(self, parent: Any) -> None:
+        """Become a child of ``parent`` (a ``MultiService``)."""
+        if self.parent is not None:
+            self.disownServiceParent()
+        self.parent = parent
+        parent.addService(self)
+
+    def disownServiceParent(self) -> Deferred[Any] | None:
+        """Leave the parent."""
+        parent, self.parent = self.parent, None
+        if parent is None:
+            return None
+        result: Deferred[Any] | None = parent.removeService(self)
+        return result
+
+    def privilegedStartService(self) -> None:
+        """Listen now (the port may need privileges)."""
+        self._listen()
+
+    def startService(self) -> Deferred[Any] | None:
+        """Listen (if not yet)."""
+        self.running = True
+        self._listen()
+        return None
+
+    def _listen(self) -> None:
+        if self._listening is not None:
+            return
+        endpoint = self.endpoint
+        if isinstance(endpoint, str):
+            from plait.endpoints import serverFromString
+
+            endpoint = serverFromString(self.reactor, endpoint)
+        self._listening = endpoint.listen(self.factory)
+        self._listening.addCallbacks(self._listened, self._failed)
+
+    def _listened(self, port: Any) -> None:
+        self.port = port
+        waiting, self._waiting = self._waiting, []
+        for d in waiting:
+            d.callback(port)
+
+    def _failed(self, failure: Failure) -> None:
+        _log.failure("manhole: cannot listen on {endpoint}", failure, endpoint=self.endpoint)
+        waiting, self._waiting = self._waiting, []
+        for d in waiting:
+            d.errback(failure)
+
+    def whenListening(self) -> Deferred[Any]:
+        """Fires with the listening port."""
+        d: Deferred[Any] = Deferred()
+        if self.port is not None:
+            d.callback(self.port)
+        else:
+            self._waiting.append(d)
+        return d
+
+    def stopService(self) -> Deferred[Any] | None:
+        """Stop listening (open manhole sessions stay until they end)."""
+        self.running = False
+        port, self.port = self.port, None
+        self._listening = None
+        if port is None:
+            return None
+        result: Deferred[Any] | None = port.stopListening()
+        return result

@@ -1,0 +1,33 @@
+"""A manhole: a Python prompt into a running server, over SSH (the paper's "multi-user terminal
+based application inside a single process").
+
+- ``ManholeService(reactor, endpoint, namespace, authorizedKeys=PATH)``: add one to an
+  application (a ``plait.app`` service); ``manholeFactory(reactor, namespace, portal |
+  authorizedKeys=... | passwordFile=..., hostKeys=...)``: the SSH server factory to ``listen``.
+- ``Manhole``: the line-editing ``>>>`` prompt (a ``LineEditingProtocol``); over any raw-mode
+  terminal transport. ``ManholeInterpreter``: compiles and runs input for one connection,
+  with output (``print``, tracebacks, values, Deferred results) to that connection only
+  (``TerminalFile``). ``ManholeRealm``: an ``IRealm`` giving each user a manhole shell.
+
+Each connection has its own names (a copy of ``namespace``; the objects are shared). Code runs
+in the reactor thread. Errors: ``ValueError`` from ``manholeFactory`` without a way to log in;
+errors in typed code are shown to the operator as tracebacks and never reach the server.
+"""
+
+from plait.ssh._manhole import (
+    Manhole,
+    ManholeInterpreter,
+    ManholeRealm,
+    ManholeService,
+    TerminalFile,
+    manholeFactory,
+)
+
+__all__ = [
+    "Manhole",
+    "ManholeInterpreter",
+    "ManholeRealm",
+    "ManholeService",
+    "TerminalFile",
+    "manholeFactory",
+]
