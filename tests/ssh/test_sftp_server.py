@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from plait.defer import Deferred
 from plait.ssh.sftp import (
@@ -571,3 +573,59 @@ def test_read_length_capped(home: Path) -> None:
     server.dataReceived(w.encodePacket(w.Read(2, handle.handle, 0, 1 << 30)))
     (data,) = _replies(transport)
     assert isinstance(data, w.Data) and len(data.data) == 256 * 1024
+
+
+_SCRIPT = [
+    w.Init(),
+    w.RealPath(1, b"."),
+    w.MkDir(2, b"d"),
+    w.Open(3, b"d/f", FXF.WRITE | FXF.CREAT),
+    w.Write(4, b"\0\0\0\x01", 0, b"hello" * 50),
+    w.Write(5, b"\0\0\0\x01", 250, b"!"),
+    w.Close(6, b"\0\0\0\x01"),
+    w.Open(7, b"d/f", FXF.READ),
+    w.Read(8, b"\0\0\0\x02", 0, 1000),
+    w.Read(9, b"\0\0\0\x02", 251, 10),
+    w.Close(10, b"\0\0\0\x02"),
+    w.Remove(11, b"nope"),
+    w.Rename(12, b"d/f", b"d/g"),
+    w.ReadLink(13, b"d/g"),
+]
+
+
+def _serveScript(chunks: list[int]) -> list[w.Message]:
+    import tempfile
+
+    stream = b"".join(w.encodePacket(m) for m in _SCRIPT)
+    with tempfile.TemporaryDirectory() as tmp:
+        server, transport = _raw(Path(tmp))
+        pos = i = 0
+        while pos < len(stream):
+            step = chunks[i % len(chunks)]
+            server.dataReceived(stream[pos : pos + step])
+            pos += step
+            i += 1
+        replies = _replies(transport)
+        server.connectionLost()
+    return [
+        w.Name(m.requestID, ()) if isinstance(m, w.Name) and m.requestID == 1 else m
+        for m in replies
+    ]
+
+
+@settings(deadline=None, max_examples=40)
+@given(st.lists(st.integers(1, 40), min_size=1, max_size=10))
+def test_requests_in_any_chunking(chunks: list[int]) -> None:
+    """The server answers a request stream the same whatever its chunking."""
+    assert _serveScript(chunks) == _serveScript([1 << 20])
+
+
+def test_script_answers() -> None:
+    """The scripted session's answers are what SFTP says they are."""
+    replies = _serveScript([1 << 20])
+    assert isinstance(replies[0], w.Version)
+    assert [getattr(r, "requestID", None) for r in replies[1:]] == list(range(1, 14))
+    assert replies[8] == w.Data(8, b"hello" * 50 + b"!")
+    assert replies[9] == w.Status(9, FX.EOF, "End of file", "en")
+    assert isinstance(replies[11], w.Status) and replies[11].code == FX.NO_SUCH_FILE
+    assert isinstance(replies[13], w.Status) and replies[13].code == FX.FAILURE
