@@ -16,7 +16,12 @@ from plait.ssh.connection import (
     connectProtocolToChannel,
 )
 from plait.testing import Clock, failureResultOf, successResultOf
-from plait.wire.ssh.connection import ChannelData, ChannelWindowAdjust, OpenFailureReason
+from plait.wire.ssh.connection import (
+    ChannelData,
+    ChannelWindowAdjust,
+    OpenFailureReason,
+    TCPIPForward,
+)
 from plait.wire.ssh.types import MSG, DisconnectReason
 
 from .connfakes import FakeSSHTransport, ServicePair
@@ -540,3 +545,80 @@ def test_tls_over_channel(tmp_path: Any) -> None:
     assert client.received == b"SECRET"
     # TLS records, not the plaintext, crossed the channel.
     assert sent and not any(b"secret" in p for p in sent)
+
+
+def _fuzzMessages() -> Any:
+    from hypothesis import strategies as st
+
+    from plait.wire.ssh.connection import (
+        ChannelClose,
+        ChannelEOF,
+        ChannelExtendedData,
+        ChannelOpen,
+        ChannelRequest,
+        ChannelSuccess,
+        DirectTCPIP,
+        ExecRequest,
+        GlobalRequest,
+        PtyRequest,
+        WindowChange,
+    )
+
+    ids = st.integers(0, 3)
+    data = st.one_of(
+        st.binary(max_size=40),
+        st.just(PtyRequest(b"xterm", 80, 24).toData()),
+        st.just(WindowChange(100, 40).toData()),
+        st.just(ExecRequest(b"x").toData()),
+        st.just(TCPIPForward("127.0.0.1", 0).toData()),
+        st.just(DirectTCPIP("127.0.0.1", 1, "a", 2).toData()),
+    )
+    kinds = st.sampled_from([b"session", b"direct-tcpip", b"x11", b"test"])
+    requests = st.sampled_from(
+        [b"pty-req", b"shell", b"exec", b"env", b"window-change", b"signal", b"subsystem", b"x"]
+    )
+    message = st.one_of(
+        st.builds(ChannelOpen, kinds, ids, st.integers(0, 2**32 - 1), st.integers(1, 2**15), data),
+        st.builds(ChannelData, ids, st.binary(max_size=300)),
+        st.builds(ChannelExtendedData, ids, st.integers(0, 3), st.binary(max_size=50)),
+        st.builds(ChannelWindowAdjust, ids, st.integers(0, 2**32 - 1)),
+        st.builds(ChannelEOF, ids),
+        st.builds(ChannelClose, ids),
+        st.builds(ChannelRequest, ids, requests, st.booleans(), data),
+        st.builds(ChannelSuccess, ids),
+        st.builds(
+            GlobalRequest,
+            st.sampled_from([b"tcpip-forward", b"cancel-tcpip-forward", b"keepalive@openssh.com"]),
+            st.booleans(),
+            data,
+        ),
+    )
+    raw = st.tuples(st.integers(80, 100), st.binary(max_size=30))
+    return st.lists(
+        st.one_of(message.map(lambda m: (m.messageType, m.toPayload())), raw), max_size=25
+    )
+
+
+def test_peer_messages_never_escape() -> None:
+    """Any sequence of connection messages (valid, out of order or garbage) from the peer is
+    handled or ends in a clean DISCONNECT; nothing raises and no error is logged."""
+    from hypothesis import HealthCheck, given, settings
+
+    from plait.ssh.session import ConchUser
+    from plait.testing import MemoryReactorClock
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(_fuzzMessages())
+    def run(messages: list[tuple[int, bytes]]) -> None:
+        avatar = ConchUser("fuzz", shellProtocolFactory=lambda a: EchoProtocol())
+        conn = SSHConnection(avatar, maxChannels=3)
+        transport = FakeSSHTransport(False, MemoryReactorClock())
+        transport.setService(conn)
+        for messageType, payload in messages:
+            if transport.disconnected is not None:
+                break
+            conn.packetReceived(messageType, payload)
+        transport.loseConnection()
+        assert conn.channels == {}
+
+    run()

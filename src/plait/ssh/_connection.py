@@ -328,6 +328,8 @@ class SSHConnection(SSHService):
     def _handleGlobalRequest(self, message: GlobalRequest) -> None:
         try:
             result = self.gotGlobalRequest(message.requestType, message.data)
+        except SSHDisconnectError:
+            raise  # malformed request data from the peer: a protocol error
         except Exception:
             _log.failure("global request {type!r} failed", type=message.requestType)
             result = False
@@ -366,6 +368,8 @@ class SSHConnection(SSHService):
         except ChannelOpenError as e:
             refuse(e.reasonCode, e.description)
             return
+        except SSHDisconnectError:
+            raise  # malformed request data from the peer: a protocol error
         except Exception:
             _log.failure("channel lookup for {type!r} failed", type=message.channelType)
             refuse(OpenFailureReason.CONNECT_FAILED, "internal error")
@@ -462,6 +466,8 @@ class SSHConnection(SSHService):
             return
         try:
             result = channel.requestReceived(message.requestType, message.data)
+        except SSHDisconnectError:
+            raise  # malformed request data from the peer: a protocol error
         except Exception:
             _log.failure(
                 "channel request {type!r} on {channel!r} failed",
