@@ -9,6 +9,7 @@ import pytest
 
 from plait.auth import Portal
 from plait.defer import Deferred, fail, succeed
+from plait.protocol import IPv4Address
 from plait.ssh.connection import SSHConnection
 from plait.ssh.manhole import (
     Manhole,
@@ -386,6 +387,9 @@ class FakePort:
     """A listening port that records stopListening."""
 
     stopped = False
+
+    def getHost(self) -> IPv4Address:
+        return IPv4Address("TCP", "127.0.0.1", 2200)
 
     def stopListening(self) -> None:
         self.stopped = True

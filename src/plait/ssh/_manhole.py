@@ -538,6 +538,9 @@ class ManholeService:
 
     def _listened(self, port: Any) -> None:
         self.port = port
+        host = port.getHost()
+        where = f"{host.host}:{host.port}" if hasattr(host, "port") else str(host)
+        _log.info("Manhole listening on {where}", where=where, port=port)
         waiting, self._waiting = self._waiting, []
         for d in waiting:
             d.callback(port)
