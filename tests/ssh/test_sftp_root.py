@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -198,3 +199,16 @@ def _tree(factory: pytest.TempPathFactory) -> Path:
             os.symlink("loop", where / "loop")
         _TREES["tree"] = base
     return _TREES["tree"]
+
+
+def test_fifo_does_not_block(tmp_path: Path) -> None:
+    """Opening a FIFO with no writer returns at once; reading it finds nothing."""
+    os.mkfifo(tmp_path / "fifo")
+    fs = UnixSFTPFileSystem(home=tmp_path)
+    f = fs.openFile(b"fifo", FXF.READ, FileAttributes())  # would block without O_NONBLOCK
+    try:
+        with pytest.raises(OSError) as info:
+            f.readChunk(0, 10)
+        assert info.value.errno == errno.ESPIPE  # a FIFO has no offsets: FAILURE, not a hang
+    finally:
+        f.close()

@@ -352,7 +352,8 @@ class UnixSFTPFileSystem:
         if self.root is not None:
             osFlags |= os.O_NOFOLLOW
         mode = 0o666 if attrs.permissions is None else attrs.permissions & 0o7777
-        fd = os.open(self._real(filename), osFlags | os.O_CLOEXEC, mode)
+        # O_NONBLOCK: regular files ignore it, and a FIFO or device cannot hang the reactor.
+        fd = os.open(self._real(filename), osFlags | os.O_CLOEXEC | os.O_NONBLOCK, mode)
         if stat.S_ISDIR(os.fstat(fd).st_mode):
             os.close(fd)
             raise SFTPError(FX.FAILURE, "Is a directory")
