@@ -225,3 +225,26 @@ def test_client_session_records_exit_signal() -> None:
     pair.pump()
     result = successResultOf(session.finished)
     assert isinstance(result, ExitSignal) and result.signalName == "TERM"
+
+
+def test_exec_protocol_exit_status_and_stderr() -> None:
+    """An in-process exec Protocol can end with a status; stderr is kept apart."""
+
+    class Command(Protocol):
+        def __init__(self, avatar: Any, command: bytes) -> None:
+            self.command = command
+
+        def connectionMade(self) -> None:
+            transport: Any = self.transport
+            transport.channel.writeStderr(b"warning\n")
+            transport.write(self.command[::-1])
+            transport.exit(9)
+
+    avatar = ConchUser("ivy", execProtocolFactory=Command)
+    pair, client = makePair(avatar)
+    session = openedSession(pair, client)
+    session.execCommand(b"abc")
+    pair.pump()
+    assert successResultOf(session.finished) == 9
+    assert b"".join(session.received) == b"cba"
+    assert session.receivedStderr == [b"warning\n"]

@@ -228,7 +228,9 @@ def _permitted(patterns: tuple[str, ...], host: str, port: int) -> bool:
 class SessionTransport(ChannelTransport):
     """The transport of an in-process session Protocol: a channel transport that knows the
     terminal (``term``, ``windowSize`` as (columns, rows), ``modes``) when a PTY was asked
-    for, and then translates ``\\n`` to ``\\r\\n`` on output as a tty's ONLCR would."""
+    for, and then translates ``\\n`` to ``\\r\\n`` on output as a tty's ONLCR would.
+    ``loseConnection()`` ends the session with exit status 0, ``exit(status)`` with another;
+    window changes call the protocol's ``terminalSize(columns, rows)`` if it has one."""
 
     def __init__(self, channel: SSHSession) -> None:
         super().__init__(channel)
@@ -249,6 +251,19 @@ class SessionTransport(ChannelTransport):
     def writeSequence(self, data: Iterable[bytes]) -> None:
         """Write the concatenation of ``data``."""
         self.write(b"".join(data))
+
+    def loseConnection(self) -> None:
+        """End the session: exit status 0, then EOF and CLOSE once the output is sent."""
+        self.exit(0)
+
+    def exit(self, status: int) -> None:
+        """End the session with exit status ``status``."""
+        if self.disconnecting:
+            return
+        self.disconnecting = True
+        channel = self.channel
+        assert isinstance(channel, SSHSession)
+        channel.sendExit(status)
 
 
 class SSHSession(SSHChannel):
@@ -352,7 +367,7 @@ class SSHSession(SSHChannel):
         """Run ``protocol`` over this session (a ``SessionTransport``); when it loses the
         connection the session sends ``exit-status`` 0, EOF and CLOSE."""
         self.protocol = protocol
-        protocol.makeConnection(_ProtocolSessionTransport(self))
+        protocol.makeConnection(SessionTransport(self))
 
     def dataReceived(self, data: bytes) -> None:
         """Input for the program (dropped before one runs)."""
@@ -407,21 +422,3 @@ class SSHSession(SSHChannel):
     def writeStderr(self, data: bytes) -> None:
         """Write to the client's stderr (extended data 1)."""
         self.writeExtended(EXTENDED_DATA_STDERR, data)
-
-
-class _ProtocolSessionTransport(SessionTransport):
-    """An in-process program's transport: losing it ends the session with exit-status 0."""
-
-    channel: SSHSession
-
-    def loseConnection(self) -> None:
-        """Exit status 0, then EOF and CLOSE."""
-        if self.disconnecting:
-            return
-        self.disconnecting = True
-        self.channel.sendExit(0)
-
-    def exit(self, status: int) -> None:
-        """End the session with ``status``."""
-        self.disconnecting = True
-        self.channel.sendExit(status)

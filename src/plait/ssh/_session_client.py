@@ -42,6 +42,7 @@ class SSHClientSession(SSHChannel):
         self.exitSignal: ExitSignal | None = None
         self.stderrReceived: Callable[[bytes], None] | None = None
         self.received: list[bytes] = []
+        self.receivedStderr: list[bytes] = []
 
     def channelOpen(self, specificData: bytes) -> None:
         """Connect an attached protocol and fire ``opened``."""
@@ -61,9 +62,11 @@ class SSHClientSession(SSHChannel):
             self.received.append(data)
 
     def extReceived(self, dataType: int, data: bytes) -> None:
-        """stderr to ``stderrReceived`` (or kept in ``received`` when there is none)."""
+        """stderr to ``stderrReceived`` (or kept in ``receivedStderr`` when there is none)."""
         if self.stderrReceived is not None:
             self.stderrReceived(data)
+        else:
+            self.receivedStderr.append(data)
 
     def closed(self) -> None:
         """Fire ``finished`` with how the program ended."""
