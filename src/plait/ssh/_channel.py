@@ -107,6 +107,8 @@ class SSHChannel:
         self.eofReceivedFlag = False
         self.localClosed = self.remoteClosed = False
         self._closedCalled = False
+        self._inRequest = False
+        self._afterRequest: list[Callable[[], None]] = []
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} id={self.id} remote={self.remoteId}>"
@@ -272,6 +274,21 @@ class SSHChannel:
             conn.sendEOF(self)
         if self.closing and not self.localClosed:
             conn.sendClose(self)
+
+    def afterRequest(self, f: Callable[[], None]) -> None:
+        """Call ``f`` once the channel request being handled has been answered (at once if
+        none is), so a program that ends inside its own ``exec`` handler closes the channel
+        after the reply, not before it."""
+        if self._inRequest:
+            self._afterRequest.append(f)
+        else:
+            f()
+
+    def _requestHandled(self) -> None:
+        self._inRequest = False
+        pending, self._afterRequest = self._afterRequest, []
+        for f in pending:
+            f()
 
     def whenFlushed(self, f: Callable[[], None]) -> None:
         """Call ``f`` once everything queued so far has been sent."""

@@ -464,6 +464,13 @@ class SSHConnection(SSHService):
         channel = self._channel(message.recipientChannel)
         if channel.localClosed:
             return
+        channel._inRequest = True
+        try:
+            self._channelRequest(channel, message)
+        finally:
+            channel._requestHandled()
+
+    def _channelRequest(self, channel: SSHChannel, message: ChannelRequest) -> None:
         try:
             result = channel.requestReceived(message.requestType, message.data)
         except SSHDisconnectError:

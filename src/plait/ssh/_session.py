@@ -417,7 +417,7 @@ class SSHSession(SSHChannel):
             self.sendEOF()
             self.loseConnection()
 
-        self.whenFlushed(finish)
+        self.afterRequest(lambda: self.whenFlushed(finish))
 
     def writeStderr(self, data: bytes) -> None:
         """Write to the client's stderr (extended data 1)."""
