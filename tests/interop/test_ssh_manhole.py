@@ -182,9 +182,9 @@ def test_plait_manhole_needs_a_login_method() -> None:
     """Without --authorized-keys or --password-file the command refuses to start."""
     import subprocess
 
+    main = "import sys; from plait.app._cli import main; sys.exit(main())"
     result = subprocess.run(
-        [sys.executable, "-c", "import sys; from plait.app._cli import main; sys.exit(main())"]
-        + ["manhole", "--listen", "tcp:0:interface=127.0.0.1"],
+        [sys.executable, "-c", main, "manhole", "--listen", "tcp:0:interface=127.0.0.1"],
         capture_output=True,
         text=True,
         timeout=60,
