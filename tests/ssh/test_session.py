@@ -248,3 +248,15 @@ def test_exec_protocol_exit_status_and_stderr() -> None:
     assert successResultOf(session.finished) == 9
     assert b"".join(session.received) == b"cba"
     assert session.receivedStderr == [b"warning\n"]
+
+
+def test_no_more_sessions() -> None:
+    """After no-more-sessions@openssh.com, session opens are refused."""
+    avatar = ConchUser("jay", shellProtocolFactory=Shell)
+    pair, client = makePair(avatar)
+    openedSession(pair, client)
+    client.sendGlobalRequest(b"no-more-sessions@openssh.com")
+    later = openSession(client)
+    pair.pump()
+    failure = failureResultOf(later, ChannelOpenError)
+    assert failure.value.reasonCode == OpenFailureReason.ADMINISTRATIVELY_PROHIBITED

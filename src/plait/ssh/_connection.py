@@ -119,6 +119,7 @@ class SSHConnection(SSHService):
         self._stopHooks: list[Callable[[], object]] = []
         self.paused = False
         self.serverForwarding: Any = None  # the tcpip-forward listeners (plait.ssh.forwarding)
+        self.noMoreSessions = False  # the client sent no-more-sessions@openssh.com
 
     # -- service life ----------------------------------------------------------------------
 

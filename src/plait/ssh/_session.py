@@ -126,6 +126,10 @@ class ConchUser:
         self, channelType: bytes, windowSize: int, maxPacket: int, data: bytes, conn: Any
     ) -> SSHChannel | Deferred[SSHChannel]:
         """Build the channel for an incoming open, or raise ``ChannelOpenError``."""
+        if channelType == b"session" and getattr(conn, "noMoreSessions", False):
+            raise ChannelOpenError(
+                OpenFailureReason.ADMINISTRATIVELY_PROHIBITED, "no more sessions"
+            )
         factory = self.channelLookup.get(channelType)
         if factory is None:
             raise ChannelOpenError(OpenFailureReason.UNKNOWN_CHANNEL_TYPE, "unknown channel type")
@@ -135,7 +139,12 @@ class ConchUser:
         return result
 
     def gotGlobalRequest(self, requestType: bytes, data: bytes, conn: Any) -> Any:
-        """Answer a global request: ``tcpip-forward``/``cancel-tcpip-forward``; others fail."""
+        """Answer a global request: ``tcpip-forward``/``cancel-tcpip-forward``;
+        ``no-more-sessions@openssh.com`` (a client's promise, kept for it: later ``session``
+        opens are refused); others fail."""
+        if requestType == b"no-more-sessions@openssh.com":
+            conn.noMoreSessions = True
+            return True
         if requestType in (b"tcpip-forward", b"cancel-tcpip-forward"):
             from plait.ssh._forwarding import ServerForwarding
 
