@@ -13,6 +13,7 @@ from plait.protocol import IPv4Address
 from plait.ssh.connection import SSHConnection
 from plait.ssh.manhole import (
     Manhole,
+    ManholeCommand,
     ManholeInterpreter,
     ManholeRealm,
     ManholeService,
@@ -326,24 +327,40 @@ def test_protocol_without_pty_does_not_echo() -> None:
 # -- over an SSH connection (in memory) -------------------------------------------------------------
 
 
-def test_realm_avatar_runs_manhole_over_ssh_session() -> None:
-    """The realm's avatar runs a Manhole for a session with a PTY; no port forwarding."""
-    realm = ManholeRealm({"answer": 42})
-    interface, avatar, logout = realm.requestAvatar(b"alice", None, ConchUser)
-    assert interface is ConchUser and isinstance(avatar, ConchUser)
-    assert b"direct-tcpip" not in avatar.channelLookup
-    assert not avatar.allowListen("127.0.0.1", 8000)
+def sshSession(avatar: ConchUser) -> tuple[ServicePair, Any]:
+    """A client session channel open on ``avatar``'s server connection, in memory."""
     client = SSHConnection()
     pair = ServicePair(client, SSHConnection(avatar))
     d = openSession(client)
     pair.pump()
-    session = successResultOf(d)
+    return pair, successResultOf(d)
+
+
+def test_realm_avatar_runs_manhole_over_ssh_session() -> None:
+    """The realm's avatar runs a Manhole for a session with a PTY, sized by pty-req and
+    window-change; no port forwarding."""
+    manholes: list[Manhole] = []
+
+    def makeManhole(namespace: Any) -> Manhole:
+        manholes.append(Manhole(namespace))
+        return manholes[-1]
+
+    realm = ManholeRealm({"answer": 42}, makeManhole)
+    interface, avatar, logout = realm.requestAvatar(b"alice", None, ConchUser)
+    assert interface is ConchUser and isinstance(avatar, ConchUser)
+    assert b"direct-tcpip" not in avatar.channelLookup
+    assert not avatar.allowListen("127.0.0.1", 8000)
+    pair, session = sshSession(avatar)
     session.requestPty(b"xterm", 60, 20)
     session.shell()
     pair.pump()
+    (manhole,) = manholes
+    assert manhole.editor.width == 60
     session.write(b"answer + 1\r")
     pair.pump()
     session.windowChange(30, 20)
+    pair.pump()
+    assert manhole.editor.width == 30
     session.write(b"\x04")
     pair.pump()
     screen = Screen(60)
@@ -353,17 +370,43 @@ def test_realm_avatar_runs_manhole_over_ssh_session() -> None:
     logout()
 
 
-def test_realm_forced_command_refuses_shell() -> None:
-    """A key with command= gets no manhole (exec is not offered)."""
+@pytest.mark.parametrize(
+    ("command", "output", "status"),
+    [
+        (b"answer * 2", b"84\n", 0),
+        (b"for i in range(2):\n    print(i)", b"0\n1\n", 0),
+        (b"answer / 0", b"ZeroDivisionError: division by zero\n", 1),
+        (b"await later", b"'done'\n", 0),
+    ],
+)
+def test_exec_runs_python(command: bytes, output: bytes, status: int) -> None:
+    """ssh host 'code': the code runs (top-level await waited for) with its exit status."""
+    later: Deferred[str] = Deferred()
+    _, avatar, _ = ManholeRealm({"answer": 42, "later": later}).requestAvatar(b"a", None)
+    pair, session = sshSession(avatar)
+    session.execCommand(command)
+    pair.pump()
+    later.callback("done")
+    pair.pump()
+    assert b"".join(session.received).endswith(output)
+    assert successResultOf(session.finished) == status
+
+
+def test_realm_forced_command_runs_instead_of_shell() -> None:
+    """A key with command="..." runs that code instead of the prompt."""
     key = PrivateKey.generate("ed25519").publicKey().toOpenSSH()
-    (entry,) = parseAuthorizedKeys(b'command="date" ' + key)
+    (entry,) = parseAuthorizedKeys(b'command="print(len(items))" ' + key)
 
     class KeyId(bytes):
         options = entry.options
 
-    _, avatar, _ = ManholeRealm({}).requestAvatar(KeyId(b"bob"), None, ConchUser)
-    assert avatar.restrictions.forcedCommand == b"date"
-    assert avatar.execProtocolFactory is None
+    _, avatar, _ = ManholeRealm({"items": [1, 2, 3]}).requestAvatar(KeyId(b"bob"), None)
+    assert avatar.restrictions.forcedCommand == b"print(len(items))"
+    pair, session = sshSession(avatar)
+    session.shell()
+    pair.pump()
+    assert b"".join(session.received) == b"3\n"
+    assert successResultOf(session.finished) == 0
 
 
 def test_factory_needs_a_login_method(tmp_path: Path) -> None:
@@ -438,3 +481,13 @@ def test_service_listens_while_running() -> None:
     assert endpoint.port.stopped and not service.running
     service.disownServiceParent()
     assert parent.services == []
+
+
+def test_command_on_plain_transport_loses_connection() -> None:
+    """ManholeCommand on a transport without exit() writes its output and hangs up."""
+    transport = StringTransport()
+    command = ManholeCommand({"x": 3}, "x ** 2\nprint('ok')")
+    command.makeConnection(transport)
+    assert transport.value() == b"9\nok\n"
+    assert transport.disconnecting
+    assert command.interpreter is not None and not command.interpreter.failed

@@ -25,7 +25,7 @@ from typing import Any
 from plait.auth import AuthorizedKeysChecker, FilePasswordDB, Portal
 from plait.defer import Deferred, Failure, ensureDeferred
 from plait.log import Logger
-from plait.protocol import connectionDone
+from plait.protocol import Protocol, connectionDone
 from plait.protocols.lineedit import LineEditingProtocol
 from plait.ssh._connection import SSHConnection
 from plait.ssh._service import SSHService
@@ -36,6 +36,7 @@ from plait.wire.ssh.keys import PrivateKey, loadPrivateKey
 
 __all__ = [
     "Manhole",
+    "ManholeCommand",
     "ManholeInterpreter",
     "ManholeRealm",
     "ManholeService",
@@ -151,6 +152,7 @@ class ManholeInterpreter:
         self.output = TerminalFile(write)
         self.leave = leave or (lambda: None)
         self.deferredCount = 0
+        self.failed = False
         self.buffer: list[str] = []
         own = dict(vars(builtins))
         own.update(
@@ -222,9 +224,11 @@ class ManholeInterpreter:
         self.runSource(source)
         return False
 
-    def runSource(self, source: str, mode: str = "single") -> None:
+    def runSource(self, source: str, mode: str = "single") -> Deferred[None] | None:
         """Run complete ``source`` (``mode`` ``"single"`` for one interactive statement,
-        ``"exec"`` for a block), showing the values of its expression statements."""
+        ``"exec"`` for a block), showing the values of its expression statements. With a
+        top-level ``await`` still waiting, returns a Deferred that fires when it is done.
+        ``failed`` says whether the last source raised (or could not be compiled)."""
         futures = self._compiler.compiler.flags & _FUTURE_FLAGS
         try:
             tree = ast.parse(source, self.filename, mode)
@@ -234,20 +238,26 @@ class ManholeInterpreter:
             flags = futures | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
             code = compile(module, self.filename, "exec", flags=flags, dont_inherit=True)
         except (SyntaxError, OverflowError, ValueError) as e:
+            self.failed = True
             self.showSyntaxError(e)
-            return
-        self.runCode(code)
+            return None
+        return self.runCode(code)
 
-    def runCode(self, code: Any) -> None:
-        """Run a code object in ``globals``; a coroutine (top-level ``await``) runs on."""
+    def runCode(self, code: Any) -> Deferred[None] | None:
+        """Run a code object in ``globals``; a coroutine (top-level ``await``) runs on, and
+        the Deferred of its end is returned if it has not ended yet."""
+        self.failed = False
         try:
             result = eval(code, self.globals)
             if code.co_flags & inspect.CO_COROUTINE:
-                ensureDeferred(result).addErrback(self._showFailure)
+                done = ensureDeferred(result).addCallbacks(lambda _: None, self._showFailure)
+                return None if done.called else done
         except KeyboardInterrupt:
             raise
         except BaseException as e:  # SystemExit too: an operator must not stop the server so
+            self.failed = True
             self.showTraceback(e)
+        return None
 
     def showSyntaxError(self, error: BaseException) -> None:
         """Show a compile error as the interactive interpreter does."""
@@ -261,6 +271,7 @@ class ManholeInterpreter:
         self.output.write("".join(traceback.format_exception(type(error), error, tb)))
 
     def _showFailure(self, failure: Failure) -> None:
+        self.failed = True
         self.showTraceback(failure.value)
 
     # -- showing values ----------------------------------------------------------------------------
@@ -373,10 +384,54 @@ class Manhole(LineEditingProtocol):
         super().connectionLost(reason)
 
 
+class ManholeCommand(Protocol):
+    """Runs one block of Python (an SSH ``exec`` request: ``ssh host 'len(clients)'``) and
+    exits: status 0, or 1 if it raised. Values and ``print`` go to the output; a top-level
+    ``await`` is waited for."""
+
+    def __init__(self, namespace: Mapping[str, Any] | None, source: str) -> None:
+        self.namespace = namespace
+        self.source = source
+        self.interpreter: ManholeInterpreter | None = None
+
+    def connectionMade(self) -> None:
+        """Run the source."""
+        self.interpreter = ManholeInterpreter(self.namespace, self._write)
+        waiting = self.interpreter.runSource(self.source, "exec")
+        if waiting is None:
+            self._finish()
+        else:
+            waiting.addBoth(lambda _: self._finish())
+
+    def _write(self, text: str) -> None:
+        if self.transport is not None:
+            self.transport.write(text.encode("utf-8", "replace"))
+
+    def _finish(self) -> None:
+        assert self.interpreter is not None
+        status = 1 if self.interpreter.failed else 0
+        self.interpreter.close()
+        transport: Any = self.transport
+        if transport is None or not self.connected:
+            return
+        exitWith = getattr(transport, "exit", None)
+        if exitWith is not None:
+            exitWith(status)
+        else:
+            transport.loseConnection()
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        """Drop later output."""
+        if self.interpreter is not None:
+            self.interpreter.close()
+        super().connectionLost(reason)
+
+
 class ManholeRealm:
     """Gives every authenticated user a ``ConchUser`` whose shell is a ``Manhole`` over
-    ``namespace`` (``protocolFactory(namespace)`` builds it). No ``exec``, subsystems or port
-    forwarding; a key's ``command=`` option refuses the shell too."""
+    ``namespace`` (``protocolFactory(namespace)`` builds it) and whose ``exec`` runs the
+    command as Python (``ManholeCommand``), so a key's ``command="..."`` option limits it to
+    that code. No subsystems or port forwarding."""
 
     def __init__(
         self,
@@ -395,6 +450,9 @@ class ManholeRealm:
         avatar = ConchUser(
             name,
             shellProtocolFactory=lambda avatar: self.protocolFactory(self.namespace),
+            execProtocolFactory=lambda avatar, command: ManholeCommand(
+                self.namespace, command.decode("utf-8", "replace")
+            ),
             restrictions=restrictions,
         )
         avatar.channelLookup.pop(b"direct-tcpip", None)

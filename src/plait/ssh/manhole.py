@@ -7,7 +7,8 @@ based application inside a single process").
 - ``Manhole``: the line-editing ``>>>`` prompt (a ``LineEditingProtocol``); over any raw-mode
   terminal transport. ``ManholeInterpreter``: compiles and runs input for one connection,
   with output (``print``, tracebacks, values, Deferred results) to that connection only
-  (``TerminalFile``). ``ManholeRealm``: an ``IRealm`` giving each user a manhole shell.
+  (``TerminalFile``). ``ManholeRealm``: an ``IRealm`` giving each user a manhole shell, and
+  ``ManholeCommand`` for ``exec`` (``ssh host 'expression'``, status 1 if it raised).
 
 Each connection has its own names (a copy of ``namespace``; the objects are shared). Code runs
 in the reactor thread. Errors: ``ValueError`` from ``manholeFactory`` without a way to log in;
@@ -16,6 +17,7 @@ errors in typed code are shown to the operator as tracebacks and never reach the
 
 from plait.ssh._manhole import (
     Manhole,
+    ManholeCommand,
     ManholeInterpreter,
     ManholeRealm,
     ManholeService,
@@ -25,6 +27,7 @@ from plait.ssh._manhole import (
 
 __all__ = [
     "Manhole",
+    "ManholeCommand",
     "ManholeInterpreter",
     "ManholeRealm",
     "ManholeService",
