@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import threading
 from collections.abc import Callable, Generator
 from typing import Any
 
@@ -14,13 +15,20 @@ from plait.defer._awaiting import _AwaitingDeferred
 
 
 class FakeLoop:
-    """Records call_soon calls instead of running a loop."""
+    """Records call_soon (and call_soon_threadsafe) calls instead of running a loop."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[Callable[..., object], tuple[Any, ...], Any]] = []
+        self.threadsafe = 0
 
     def call_soon(self, fn: Callable[..., object], *args: Any, context: Any = None) -> None:
         self.calls.append((fn, args, context))
+
+    def call_soon_threadsafe(
+        self, fn: Callable[..., object], *args: Any, context: Any = None
+    ) -> None:
+        self.threadsafe += 1
+        self.call_soon(fn, *args, context=context)
 
     def runAll(self) -> None:
         calls, self.calls = self.calls, []
@@ -39,6 +47,7 @@ def takeAsTask(waiter: Any, loop: FakeLoop) -> list[Any]:
     woken: list[Any] = []
     assert waiter._asyncio_future_blocking is True
     waiter._loop = loop
+    waiter._thread = threading.get_ident()
     waiter._asyncio_future_blocking = False
     waiter.add_done_callback(woken.append, context=contextvars.copy_context())
     return woken
@@ -221,3 +230,27 @@ def test_paused_deferred_is_awaited_until_unpaused() -> None:
     assert results == []
     d.unpause()
     assert results == [5]
+
+
+def test_fired_on_another_thread_wakes_the_loop_threadsafe() -> None:
+    """A Deferred fired off the loop's thread schedules the wake-up with call_soon_threadsafe."""
+    loop = FakeLoop()
+    d: Deferred[int] = Deferred()
+    _, waiter = startAwait(d)
+    takeAsTask(waiter, loop)
+    thread = threading.Thread(target=d.callback, args=(4,))
+    thread.start()
+    thread.join(5)
+    assert loop.threadsafe == 1
+    loop.runAll()
+    assert waiter.result() == 4
+
+
+def test_fired_on_the_loop_thread_uses_call_soon() -> None:
+    """On the loop's own thread the wake-up is a plain call_soon."""
+    loop = FakeLoop()
+    d: Deferred[int] = Deferred()
+    _, waiter = startAwait(d)
+    takeAsTask(waiter, loop)
+    d.callback(4)
+    assert loop.threadsafe == 0 and len(loop.calls) == 1

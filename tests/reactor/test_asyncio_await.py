@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -187,3 +188,33 @@ def test_asyncio_run_main_awaits_deferreds() -> None:
             reactor.stop()
 
     assert asyncio.run(main()) == "ok"
+
+
+def test_wait_for_times_out_and_cancels(runMain: Callable[[Any], Any]) -> None:
+    """asyncio.wait_for on a Deferred cancels it when the time is up."""
+    cancelled: list[Deferred[int]] = []
+
+    async def main() -> bool:
+        try:
+            await asyncio.wait_for(Deferred(cancelled.append), 0.01)
+        except TimeoutError:
+            return True
+        return False
+
+    assert runMain(main()) is True
+    assert len(cancelled) == 1
+
+
+def test_deferred_fired_from_a_thread_wakes_the_task(runMain: Callable[[Any], Any]) -> None:
+    """A Deferred fired on another thread (a reactor running there) still resumes the Task."""
+
+    async def main() -> str:
+        d: Deferred[str] = Deferred()
+        thread = threading.Timer(0.01, d.callback, args=("from a thread",))
+        thread.start()
+        try:
+            return await d
+        finally:
+            thread.join(5)
+
+    assert runMain(main()) == "from a thread"

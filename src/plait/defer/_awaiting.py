@@ -20,6 +20,7 @@ The Deferred's result is consumed by the awaiter (it becomes ``None``), as with 
 from __future__ import annotations
 
 from collections.abc import Callable
+from threading import get_ident
 from typing import TYPE_CHECKING, Any
 
 from ._errors import CancelledError
@@ -43,10 +44,11 @@ class _AwaitingDeferred:
     asyncio-side slots are filled only when an asyncio Task waits on it.
     """
 
-    __slots__ = ("_callbacks", "_cancelMessage", "_loop", "_result", "deferred")
+    __slots__ = ("_callbacks", "_cancelMessage", "_loop", "_result", "_thread", "deferred")
 
     deferred: Deferred[Any]
     _loop: asyncio.AbstractEventLoop
+    _thread: int  # the loop's thread
     _callbacks: list[tuple[_Callback, contextvars.Context | None]]
     _result: object
     _cancelMessage: Any
@@ -70,6 +72,7 @@ class _AwaitingDeferred:
             import asyncio
 
             self._loop = loop = asyncio.get_running_loop()
+            self._thread = get_ident()
             return loop
 
     def done(self) -> bool:
@@ -109,8 +112,10 @@ class _AwaitingDeferred:
         loop = self._loop
         callbacks = self._callbacks
         self._callbacks = []
+        # Fired on another thread (a reactor running elsewhere): wake the loop up safely.
+        schedule = loop.call_soon if get_ident() == self._thread else loop.call_soon_threadsafe
         for fn, context in callbacks:
-            loop.call_soon(fn, self, context=context)
+            schedule(fn, self, context=context)
 
     def result(self) -> object:
         """The Deferred's result; raises its failure (``asyncio.CancelledError`` for
