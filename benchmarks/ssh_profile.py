@@ -57,7 +57,7 @@ def serve(port: int, hostKey: str, authorizedKeys: str, profile: str | None) -> 
         return
     import cProfile
 
-    profiler = cProfile.Profile()
+    profiler = cProfile.Profile(time.process_time)  # CPU, not time spent waiting in epoll
     profiler.runcall(reactor.run)
     profiler.dump_stats(profile)
 
@@ -180,9 +180,22 @@ def _user() -> str:
     return pwd.getpwuid(os.getuid()).pw_name
 
 
-def measure(bench: Bench, impl: str, what: list[str], args: Any) -> dict[str, list[float]]:
+def _cpu(pid: int) -> tuple[float, float]:
+    """CPU seconds of a process itself and of the children it has reaped."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = [int(f) for f in stat[stat.rindex(")") + 2 :].split()[11:15]]
+    tick = os.sysconf("SC_CLK_TCK")
+    return (fields[0] + fields[1]) / tick, (fields[2] + fields[3]) / tick
+
+
+def measure(
+    bench: Bench, impl: str, what: list[str], args: Any
+) -> tuple[dict[str, list[float]], dict[str, list[tuple[float, float]]]]:
+    """Samples per measurement, and the server's CPU per operation (own, children's):
+    milliseconds per connection or per MB."""
     proc, port = bench.start(impl, args.profile if impl == "plait" else None)
     results: dict[str, list[float]] = {}
+    cpu: dict[str, list[tuple[float, float]]] = {}
     try:
         cmd = bench.client(port)
         setup = statistics.median(bench.true(cmd) for _ in range(3))
@@ -190,13 +203,22 @@ def measure(bench: Bench, impl: str, what: list[str], args: Any) -> dict[str, li
             samples = results.setdefault(name, [])
             for _ in range(args.repeat):
                 time.sleep(0.1)
+                before = _cpu(proc.pid)
                 if name == "seq":
+                    ops: float = args.conns
                     samples.append(bench.connections(cmd, args.conns, 1))
                 elif name == "par":
+                    ops = args.conns * 2
                     samples.append(bench.connections(cmd, args.conns * 2, 8))
                 else:
                     size = args.size << 20
+                    ops = size / 1e6
                     samples.append(bench.transfer(cmd, size, name == "up", setup))
+                time.sleep(0.1)  # children reaped
+                after = _cpu(proc.pid)
+                cpu.setdefault(name, []).append(
+                    ((after[0] - before[0]) * 1e3 / ops, (after[1] - before[1]) * 1e3 / ops)
+                )
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -204,7 +226,7 @@ def measure(bench: Bench, impl: str, what: list[str], args: Any) -> dict[str, li
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-    return results
+    return results, cpu
 
 
 def main() -> None:
@@ -229,12 +251,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="plait-ssh-profile-") as tmp:
         bench = Bench(Path(tmp), args.cipher, args.pin)
         for impl in args.servers.split(","):
-            results = measure(bench, impl, what, args)
+            results, cpu = measure(bench, impl, what, args)
             for name, samples in results.items():
                 shown = " ".join(f"{s:.1f}" for s in samples)
+                own = statistics.median(c[0] for c in cpu[name])
+                children = statistics.median(c[1] for c in cpu[name])
+                per = "conn" if units[name] == "conn/s" else "MB"
                 print(
                     f"{impl:8} {name:5} median {statistics.median(samples):8.1f} {units[name]:6}"
-                    f" ({shown})",
+                    f" ({shown}); server CPU ms/{per}: {own:.2f} + children {children:.2f}",
                     flush=True,
                 )
 

@@ -308,10 +308,10 @@ def test_unlisted_fds_closed(reactor: Any) -> None:
     assert fds == [0, 1]  # fd 1, and listdir's own (the lowest free number)
 
 
-@pytest.mark.parametrize("forked", [False, True])
-def test_no_fd_leak(reactor: Any, forked: bool, tmp_path: Path) -> None:
-    """The child sees exactly 0, 1, 2 (plus its own listing fd), through posix_spawn and
-    through the fork fallback (taken when a working directory is given)."""
+@pytest.mark.parametrize("how", ["posix_spawn", "cwd", "fork"])
+def test_no_fd_leak(reactor: Any, how: str, tmp_path: Path) -> None:
+    """The child sees exactly 0, 1, 2 (plus its own listing fd), through posix_spawn, through
+    the spawner used with a working directory, and through the fork fallback (a uid)."""
     proto = Recorder()
     null = os.open(os.devnull, os.O_RDONLY)
     leak = 57
@@ -325,7 +325,8 @@ def test_no_fd_leak(reactor: Any, forked: bool, tmp_path: Path) -> None:
             PY,
             [PY, "-c", script],
             env=None,
-            path=str(tmp_path) if forked else None,
+            path=str(tmp_path) if how == "cwd" else None,
+            uid=os.getuid() if how == "fork" else None,
         )
         reason = waitEnded(reactor, proto)
     finally:

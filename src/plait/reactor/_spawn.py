@@ -1,8 +1,11 @@
 """Starting a child process with exactly the file descriptors it was given.
 
 ``spawn`` uses ``os.posix_spawn`` (a vfork-like clone on Linux, no Python code in the child)
-whenever it can, and ``os.fork`` + ``os.execve`` when it must: a working directory, a uid or
-gid to switch to. Either way:
+whenever it can; with a working directory (which ``posix_spawn`` cannot set) and the child's
+descriptors exactly 0, 1 and 2, ``subprocess``'s C child (which also uses vfork, and does
+``chdir``); and ``os.fork`` + ``os.execve`` when it must: a uid or gid to switch to, a pty with
+a working directory, other descriptors. A fork copies the parent's page tables (about a
+millisecond for a Python server, more the bigger it is); a vfork does not. Either way:
 
 - ``fdmap`` maps each child descriptor to a parent descriptor. Every source is first
   duplicated (close-on-exec) above the highest target, so the ``dup2``s cannot clobber each
@@ -26,6 +29,7 @@ import fcntl
 import os
 import signal
 import stat
+import subprocess
 import termios
 import warnings
 from collections.abc import Mapping, Sequence
@@ -100,6 +104,15 @@ def spawn(
             moved[target] = sources[source]
         if _HAS_POSIX_SPAWN and cwd is None and uid is None and gid is None:
             return _posixSpawn(executable, argv, env, moved, ptySlave)
+        if (
+            cwd is not None
+            and uid is None
+            and gid is None
+            and ptySlave is None
+            and sorted(moved) == [0, 1, 2]
+            and not signal.pthread_sigmask(signal.SIG_BLOCK, ())  # the child keeps our mask
+        ):
+            return _subprocessSpawn(executable, argv, env, moved, cwd)
         return _forkExec(executable, argv, env, moved, base, cwd, uid, gid, ptySlave)
     finally:
         for copy in sources.values():
@@ -142,6 +155,32 @@ def _posixSpawn(
         setsigmask=(),
         setsid=ptySlave is not None,
     )
+
+
+def _subprocessSpawn(
+    executable: str,
+    argv: Sequence[_StrOrBytes],
+    env: Mapping[bytes, bytes],
+    moved: Mapping[int, int],
+    cwd: str | bytes,
+) -> int:
+    """``subprocess.Popen`` as a spawner: it dup2s 0-2, closes every other descriptor,
+    restores SIGPIPE/SIGXFSZ, changes directory and reports a failed chdir or exec as the
+    ``OSError`` (reaping that child). The child is ours to reap, not the ``Popen``'s."""
+    child = subprocess.Popen(
+        list(argv),
+        executable=executable,
+        stdin=moved[0],
+        stdout=moved[1],
+        stderr=moved[2],
+        cwd=cwd,
+        env=env,
+        close_fds=True,
+        restore_signals=True,
+    )
+    # Marked as waited for, so that the Popen never polls (and reaps) the child we watch.
+    child.returncode = 0
+    return child.pid
 
 
 def _forkExec(
