@@ -282,7 +282,6 @@ def test_backspace_at_end_and_in_middle() -> None:
         ("foo bar\x17\x01\x19 ", "bar foo ", 4),
         ("foo bar\x1bbX", "foo Xbar", 5),
         ("foo bar\x01\x1bfX", "fooX bar", 4),
-        ("a\tb", "a   b", 5),
         ("ab" + LEFT * 5 + "c", "cab", 1),
         ("ab" + RIGHT * 5 + "c", "abc", 3),
         ("é€" + LEFT + "x", "éx€", 2),
@@ -482,6 +481,51 @@ def test_every_chunking_gives_the_same_result(chunk: int | None) -> None:
         "ok",
         "",
     ]
+
+
+def fakeCompleter(line: str, cursor: int) -> tuple[int, list[str]] | None:
+    """Completes the last word from a fixed vocabulary; None after '#'."""
+    if "#" in line:
+        return None
+    start = line.rfind(" ", 0, cursor) + 1
+    return start, ["alpha", "alphabet", "beta", "gamma", "gammon"]
+
+
+@pytest.mark.parametrize(
+    ("keys", "line"),
+    [
+        ("x = be\t", "x = beta"),
+        ("x = al\t", "x = alpha"),
+        ("x = ga\t", "x = gamm"),
+        ("\t", "    "),
+        ("ab\t" * 0 + "  \t", "    "),
+        ("# al\t", "# al    "),
+    ],
+)
+def test_tab_completion(keys: str, line: str) -> None:
+    """Tab extends the word to the candidates' common prefix; indents where there is none."""
+    t = Terminal(completer=fakeCompleter)
+    t.type(keys)
+    assert t.editor.line == line
+    t.assertConsistent()
+
+
+def test_tab_lists_candidates_or_rings() -> None:
+    """Tab with no progress lists the candidates above the line; none rings the bell."""
+    t = Terminal(completer=fakeCompleter)
+    t.type("x = gamm\t")
+    assert t.screen.lines() == ["gamma  gammon", "> x = gamm"]
+    t.assertConsistent()
+    t.type(" zz\t")
+    assert t.screen.bells == 1
+    assert t.editor.line == "x = gamm zz"
+
+
+def test_tab_without_completer_indents() -> None:
+    """Without a completer Tab indents to the next multiple of four."""
+    t = Terminal()
+    t.type("ab\t")
+    assert t.editor.line == "ab  "
 
 
 # -- LineEditingProtocol ---------------------------------------------------------------------------

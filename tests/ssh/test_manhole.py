@@ -310,6 +310,20 @@ def test_protocol_deferred_fires_while_typing() -> None:
     ]
 
 
+def test_protocol_tab_completion() -> None:
+    """Tab completes names and attributes from the connection's namespace."""
+    proto, transport = connect({"state": {}, "stadium": 1})
+    proto.dataReceived(b"sta\t")
+    assert proto.editor.line == "sta"
+    assert screenOf(transport)[-2:] == ["state  stadium  staticmethod(", ">>> sta"]
+    proto.dataReceived(b"te.ke\t")
+    assert proto.editor.line == "state.keys("
+    proto.dataReceived(b"\x15pri\t'x')\r")
+    assert screenOf(transport)[-3:] == [">>> print('x')", "x", ">>>"]
+    proto.dataReceived(b"nothing.x\t")
+    assert proto.editor.line == "nothing.x"
+
+
 def test_protocol_without_pty_does_not_echo() -> None:
     """On an SSH session transport without a PTY (term None) keys are not echoed."""
 

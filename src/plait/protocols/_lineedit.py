@@ -14,6 +14,7 @@ import codecs
 import re
 import unicodedata
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -224,6 +225,14 @@ def textWidth(text: str) -> int:
     return sum(charWidth(c) for c in text)
 
 
+def _commonPrefix(words: list[str]) -> str:
+    shortest, longest = min(words), max(words)
+    for i, char in enumerate(shortest):
+        if char != longest[i]:
+            return shortest[:i]
+    return shortest
+
+
 def _isWordChar(char: str) -> bool:
     return char.isalnum() or char == "_"
 
@@ -239,7 +248,15 @@ class LineEditor:
     ``width`` is the terminal's column count (``setWidth`` when it changes): long lines wrap.
     Bounds: ``maxLineLength`` characters per line (the bell rings beyond), ``historySize``
     lines, ``maxPending`` keys of type-ahead (more are dropped).
+
+    Tab indents to the next multiple of 4 at the start of a line or without a ``completer``;
+    else ``completer(line, cursor) -> (start, candidates) | None`` says where the word being
+    completed starts and what it could become (None: indent): the word is extended to the
+    candidates' common prefix, or they are listed above the prompt (at most ``maxCandidates``).
     """
+
+    maxCandidates = 100
+    completer: Callable[[str, int], tuple[int, list[str]] | None] | None = None
 
     def __init__(
         self,
@@ -249,7 +266,9 @@ class LineEditor:
         historySize: int = 1000,
         maxLineLength: int = 16384,
         maxPending: int = 65536,
+        completer: Callable[[str, int], tuple[int, list[str]] | None] | None = None,
     ) -> None:
+        self.completer = completer
         self.width = max(1, width)
         self.echo = echo
         self.historySize = historySize
@@ -399,7 +418,7 @@ class LineEditor:
         elif key is Key.YANK:
             self._insert(self._killed)
         elif key is Key.TAB:
-            self._insert(" " * (4 - cursor % 4))
+            self._complete()
         elif key is Key.UP:
             if self._historyIndex > 0:
                 if self._historyIndex == len(self.history):
@@ -415,6 +434,31 @@ class LineEditor:
             self._out.append("\x1b[H\x1b[2J" + self.prompt)
             self._row = 0
             self._refresh(fromStart=True)
+
+    def _complete(self) -> None:
+        """Tab: indent at the start of a line; else extend the word before the cursor to the
+        completer's candidates' common prefix, listing them when that adds nothing."""
+        before = self.line[: self._cursor]
+        found = None
+        if self.completer is not None and before.strip():
+            found = self.completer(self.line, self._cursor)
+        if found is None:
+            self._insert(" " * (4 - self._cursor % 4))
+            return
+        start, candidates = found
+        word = before[start:]
+        candidates = [c for c in dict.fromkeys(candidates) if c.startswith(word)]
+        if not candidates:
+            if self.echo:
+                self._out.append("\x07")
+            return
+        prefix = _commonPrefix(candidates)
+        if len(prefix) > len(word):
+            self._insert(prefix[len(word) :])
+        elif len(candidates) > 1:
+            shown = candidates[: self.maxCandidates]
+            more = len(candidates) - len(shown)
+            self.writeOutput("  ".join(shown) + (f"  (+{more} more)" if more else ""))
 
     def _finish(self, event: Event, echo: str) -> None:
         self._moveTo(len(self._chars))
@@ -573,7 +617,7 @@ class LineEditingProtocol(Protocol):
         """Make the editor, sized as the transport's terminal."""
         size = getattr(self.transport, "windowSize", None)
         width = size[0] if size and size[0] > 0 else 80
-        self.editor = LineEditor(width=width, echo=self.echo)
+        self.editor = LineEditor(width=width, echo=self.echo, completer=self.completeLine)
 
     def dataReceived(self, data: bytes) -> None:
         """Keystrokes: edit, echo, and dispatch finished lines."""
@@ -617,6 +661,11 @@ class LineEditingProtocol(Protocol):
     def telnet_NAWS(self, width: int, height: int) -> None:
         """Telnet's window size (under ``plait.protocols.telnet.TelnetTransport``)."""
         self.terminalSize(width, height)
+
+    def completeLine(self, line: str, cursor: int) -> tuple[int, list[str]] | None:
+        """Tab completion: ``(start of the word, candidates)``, or None for Tab to indent
+        (the default)."""
+        return None
 
     def lineReceived(self, line: str) -> None:
         """A line was entered; override."""

@@ -18,6 +18,8 @@ import codeop
 import inspect
 import os
 import pydoc
+import re
+import rlcompleter
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -50,6 +52,7 @@ _FUTURE_FLAGS = 0
 for _name in __future__.all_feature_names:
     _FUTURE_FLAGS |= getattr(__future__, _name).compiler_flag
 _DISPLAY = "__manhole_display__"
+_NAME_BEFORE_CURSOR = re.compile(r"[\w.]*$")
 _PLAIN_TEXT: Any = pydoc.plaintext  # type: ignore[attr-defined]  # (typeshed lacks it)
 
 
@@ -324,7 +327,7 @@ class Manhole(LineEditingProtocol):
     ``ManholeInterpreter`` for ``namespace``.
 
     Ctrl-C abandons the statement being typed (``KeyboardInterrupt``), Ctrl-D on an empty
-    line or ``exit()`` leaves. Over an SSH session without a PTY (``ssh host`` with input from a
+    line or ``exit()`` leaves; Tab completes names and attributes (indents at a line's start). Over an SSH session without a PTY (``ssh host`` with input from a
     pipe) nothing is echoed. ``banner`` is shown first.
     """
 
@@ -355,6 +358,26 @@ class Manhole(LineEditingProtocol):
             self._hangUp()
         elif self.connected:
             self.showPrompt(self.ps2 if more else self.ps1)
+
+    def completeLine(self, line: str, cursor: int) -> tuple[int, list[str]] | None:
+        """Tab: names and attributes (``rlcompleter`` over this connection's namespace, which
+        evaluates the ``a.b`` before the last dot, as the Python prompt does)."""
+        if self.interpreter is None:
+            return None
+        match = _NAME_BEFORE_CURSOR.search(line, 0, cursor)
+        if match is None or not match.group():
+            return cursor, []
+        completer = rlcompleter.Completer(self.interpreter.globals)
+        candidates: list[str] = []
+        try:
+            for state in range(1000):
+                candidate = completer.complete(match.group(), state)
+                if candidate is None:
+                    break
+                candidates.append(candidate)
+        except Exception:  # a property that raises, say: no completion
+            return cursor, []
+        return match.start(), candidates
 
     def interruptReceived(self, line: str) -> None:
         """Ctrl-C: forget the unfinished statement."""
