@@ -100,10 +100,10 @@ class _CoroutineDeferred(Deferred[Any]):
                     return self._finish(e.value, fromLoop)
                 except BaseException as e:
                     return self._finish(_failureFromCaught(e), fromLoop)
-            if not isinstance(yielded, Deferred):
-                if yielded.__class__ is _AwaitingDeferred:
-                    yielded = yielded.deferred  # `await d` on an unfired Deferred
-                elif getattr(yielded, "_asyncio_future_blocking", None) is None:
+            if yielded.__class__ is _AwaitingDeferred:
+                yielded = yielded.deferred  # `await d` on an unfired Deferred
+            elif not isinstance(yielded, Deferred):
+                if getattr(yielded, "_asyncio_future_blocking", None) is None:
                     # inlineCallbacks: a plain value yielded comes straight back.
                     value = yielded
                     mode = _SEND
