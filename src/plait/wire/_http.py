@@ -142,7 +142,9 @@ HEAD, LENGTH_BODY, CHUNK_SIZE, CHUNK_DATA, CHUNK_END, TRAILER, DONE, FAILED = ra
 
 _TOKEN = rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 _REQUEST_LINE = re.compile(rb"(" + _TOKEN + rb") ([^\x00-\x20\x7f]+) HTTP/(\d)\.(\d)")
-_HEADER_LINE = re.compile(rb"(" + _TOKEN + rb"):[ \t]*([^\x00-\x08\x0a-\x1f\x7f]*)")
+# The value keeps its surrounding whitespace (stripped afterwards): a pattern that split
+# optional whitespace from the value would backtrack quadratically on a long run of blanks.
+_HEADER_LINE = re.compile(rb"(" + _TOKEN + rb"):([^\x00-\x08\x0a-\x1f\x7f]*)")
 _CHUNK_LINE = re.compile(rb"([0-9A-Fa-f]{1,16})(?:[ \t]*;[^\x00-\x08\x0a-\x1f\x7f]*)?")
 _DIGITS = re.compile(rb"[0-9]{1,18}")
 _SAFE_VALUE = re.compile(rb"[^\x00-\x08\x0a-\x1f\x7f]*")
@@ -251,12 +253,12 @@ class HTTPRequestParser:
 
     def _head(self, events: list[Event]) -> bool:
         buf = self._buffer
-        # RFC 9112 2.2: a server SHOULD ignore at least one empty line before a request.
-        skipped = 0
-        while buf.startswith(b"\r\n") and skipped < _MAX_LEADING_EMPTY:
-            buf = buf[2:]
-            skipped += 1
-        if skipped:
+        if buf[:2] == b"\r\n":
+            # RFC 9112 2.2: a server SHOULD ignore at least one empty line before a request.
+            skipped = 0
+            while buf.startswith(b"\r\n") and skipped < _MAX_LEADING_EMPTY:
+                buf = buf[2:]
+                skipped += 1
             self._buffer = buf
             self._searchFrom = 0
             self._lineEnd = -1
@@ -264,80 +266,65 @@ class HTTPRequestParser:
                 return False
         end = buf.find(b"\r\n\r\n", self._searchFrom)
         if end < 0:
-            # Only the new bytes are looked at (linear however the head is cut): each LF
-            # must follow a CR, and the first one ends the request line.
-            start = self._searchFrom
-            self._searchFrom = max(0, len(buf) - 3)
-            lf = buf.find(b"\n", start)
-            while lf >= 0:
-                if lf == 0 or buf[lf - 1] != 13:
-                    raise HTTPRequestError(400, "bare LF in the request head")
-                if self._lineEnd < 0:
-                    self._lineEnd = lf
-                lf = buf.find(b"\n", lf + 1)
-            lineEnd = self._lineEnd
-            if lineEnd < 0 and len(buf) > self.maxRequestLine:
-                raise HTTPRequestError(414, "request line too long")
-            if len(buf) > self.maxHeaderBytes:
-                if lineEnd > self.maxRequestLine:
-                    raise HTTPRequestError(414, "request line too long")
-                raise HTTPRequestError(431, "request head too large")
+            self._partialHead(buf)
             return False
         if end + 4 > self.maxHeaderBytes:
             if buf.find(b"\r\n") > self.maxRequestLine:
                 raise HTTPRequestError(414, "request line too long")
             raise HTTPRequestError(431, "request head too large")
-        head = buf[:end]
         self._buffer = buf[end + 4 :]
         self._searchFrom = 0
         self._lineEnd = -1
-        lines = head.split(b"\r\n")
-        requestLine = lines[0]
-        if len(requestLine) > self.maxRequestLine:
+        lineEnd = buf.find(b"\r\n", 0, end)
+        if lineEnd < 0:
+            lineEnd = end
+        if lineEnd > self.maxRequestLine:
             raise HTTPRequestError(414, "request line too long")
-        match = _REQUEST_LINE.fullmatch(requestLine)
+        match = _REQUEST_LINE.fullmatch(buf, 0, lineEnd)
         if match is None:
             raise HTTPRequestError(400, "malformed request line")
         method, target, major, minor = match.groups()
         if major != b"1":
             raise HTTPRequestError(505, "unsupported HTTP version")
         version = b"1.1" if minor != b"0" else b"1.0"
-        if len(lines) - 1 > self.maxHeaders:
-            raise HTTPRequestError(431, "too many header fields")
         headers: list[tuple[bytes, bytes]] = []
         contentLength: bytes | None = None
         transferEncoding: bytes | None = None
         connection = b""
         expect = b""
         hosts = 0
-        headerLine = _HEADER_LINE.fullmatch
-        for line in lines[1:]:
-            m = headerLine(line)
-            if m is None:
-                if line[:1] in (b" ", b"\t"):
-                    raise HTTPRequestError(400, "obsolete line folding in the head")
-                raise HTTPRequestError(400, "malformed header field")
-            name, value = m.groups()
-            name = name.lower()
-            value = value.rstrip(b" \t")
-            headers.append((name, value))
-            if name not in _FRAMING:
-                continue
-            if name == b"content-length":
-                if contentLength is not None:
-                    raise HTTPRequestError(400, "more than one Content-Length")
-                contentLength = value
-            elif name == b"transfer-encoding":
-                if transferEncoding is not None:
-                    raise HTTPRequestError(400, "more than one Transfer-Encoding")
-                transferEncoding = value
-            elif name == b"connection":
-                connection = connection + b"," + value if connection else value
-            elif name == b"expect":
-                expect = expect + b"," + value if expect else value
-            elif name == b"host":
-                hosts += 1
-        if hosts > 1 or (hosts == 0 and version == b"1.1"):
+        if lineEnd < end:
+            lines = buf[lineEnd + 2 : end].split(b"\r\n")
+            if len(lines) > self.maxHeaders:
+                raise HTTPRequestError(431, "too many header fields")
+            headerLine = _HEADER_LINE.fullmatch
+            framing = _FRAMING
+            for line in lines:
+                m = headerLine(line)
+                if m is None:
+                    if line[:1] in (b" ", b"\t"):
+                        raise HTTPRequestError(400, "obsolete line folding in the head")
+                    raise HTTPRequestError(400, "malformed header field")
+                name = m[1].lower()
+                value = m[2].strip(b" \t")
+                headers.append((name, value))
+                if name not in framing:
+                    continue
+                if name == b"host":
+                    hosts += 1
+                elif name == b"content-length":
+                    if contentLength is not None:
+                        raise HTTPRequestError(400, "more than one Content-Length")
+                    contentLength = value
+                elif name == b"transfer-encoding":
+                    if transferEncoding is not None:
+                        raise HTTPRequestError(400, "more than one Transfer-Encoding")
+                    transferEncoding = value
+                elif name == b"connection":
+                    connection = connection + b"," + value if connection else value
+                else:  # expect
+                    expect = expect + b"," + value if expect else value
+        if hosts != 1 and (hosts or version == b"1.1"):
             raise HTTPRequestError(400, "an HTTP/1.1 request needs exactly one Host")
         if transferEncoding is not None:
             if contentLength is not None:
@@ -381,6 +368,26 @@ class HTTPRequestParser:
         if not hasBody and self.state == DONE:
             events.append(_END)
         return True
+
+    def _partialHead(self, buf: bytes) -> None:
+        """Check the new bytes of an unfinished head (linear however the head is cut)."""
+        # Each LF must follow a CR, and the first one ends the request line.
+        start = self._searchFrom
+        self._searchFrom = max(0, len(buf) - 3)
+        lf = buf.find(b"\n", start)
+        while lf >= 0:
+            if lf == 0 or buf[lf - 1] != 13:
+                raise HTTPRequestError(400, "bare LF in the request head")
+            if self._lineEnd < 0:
+                self._lineEnd = lf
+            lf = buf.find(b"\n", lf + 1)
+        lineEnd = self._lineEnd
+        if lineEnd < 0 and len(buf) > self.maxRequestLine:
+            raise HTTPRequestError(414, "request line too long")
+        if len(buf) > self.maxHeaderBytes:
+            if lineEnd > self.maxRequestLine:
+                raise HTTPRequestError(414, "request line too long")
+            raise HTTPRequestError(431, "request head too large")
 
     # -- bodies ----------------------------------------------------------------------------
 
