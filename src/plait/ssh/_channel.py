@@ -241,6 +241,11 @@ class SSHChannel:
             return
         queue = self._queue
         remote = self._remote
+        with conn.batched():
+            self._sendQueued(conn, queue, remote)
+        self._afterSend(conn, queue)
+
+    def _sendQueued(self, conn: Any, queue: Any, remote: RemoteWindow) -> None:
         while queue:
             dataType, view = queue[0]
             n = remote.allowance(len(view))
@@ -257,6 +262,8 @@ class SSHChannel:
                 conn.sendData(self, chunk)
             else:
                 conn.sendExtendedData(self, dataType, chunk)
+
+    def _afterSend(self, conn: Any, queue: Any) -> None:
         if queue:
             if not self._windowFull:
                 self._windowFull = True

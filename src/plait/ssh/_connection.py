@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import struct
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
@@ -200,6 +201,23 @@ class SSHConnection(SSHService):
         if self.transport is None or self._stopped:
             return
         self.transport.sendPacket(message.messageType, message.toPayload())
+
+    @contextmanager
+    def batched(self) -> Iterator[None]:
+        """Send the packets sent inside as one TCP write where the transport allows it (a
+        bulk channel flush is many packets: one write each costs a syscall each)."""
+        transport: Any = self.transport
+        # plait's SSH transport defers its TCP write while ``_delivering``; others write at once.
+        flush = getattr(transport, "_flush", None)
+        if flush is None or getattr(transport, "_delivering", True) is not False:
+            yield
+            return
+        transport._delivering = True
+        try:
+            yield
+        finally:
+            transport._delivering = False
+            flush()
 
     def _allocateId(self) -> int:
         while self._nextId in self.channels or self._nextId in self._reserved:
