@@ -17,7 +17,7 @@ from typing import Any
 
 from ._cmd_ssh import ClientSettings, connectWith, describeFailure
 
-__all__ = ["runClient"]
+__all__ = ["logToStderr", "runClient"]
 
 CHUNK = 256 * 1024
 
@@ -196,7 +196,7 @@ def runClient(
     from plait.defer import Deferred
     from plait.reactor import defaultReactorClass
 
-    _logToStderr(options.verbose)
+    logToStderr(options.verbose)
     reactor = defaultReactorClass()()
     result = {"status": 255}
     command = " ".join(options.command)
@@ -284,7 +284,7 @@ def _warn(message: str) -> None:
     _writeAll(2, f"plait ssh: {message}\n".encode())
 
 
-def _logToStderr(verbose: int) -> None:
+def logToStderr(verbose: int) -> None:
     """Log lines on stderr with ``-v``; otherwise only failures (bugs), since the command
     reports what went wrong itself."""
     from plait.log import formatEvent, globalLogPublisher

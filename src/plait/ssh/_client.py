@@ -186,9 +186,10 @@ class SSHClientConnection:
 
         client = FileTransferClient()
         session = SSHClientSession()
-        connectProtocolToChannel(client, session)
-        d = self.openSession(session)
+        d: Deferred[Any] = self.openSession(session)
         d.addCallback(lambda s: s.subsystem(b"sftp"))
+        # Only now: the client's INIT must not reach the server before the subsystem runs.
+        d.addCallback(lambda _: connectProtocolToChannel(client, session))
         d.addCallback(lambda _: client.whenReady())
         d.addCallback(lambda _: client)
         return d
