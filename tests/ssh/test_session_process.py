@@ -252,3 +252,32 @@ def test_user_environment_needs_permission(reactor: Any, tmp_path: Path) -> None
             avatar.environment(SSHSession(), None).get("FROM_KEY", "unset")
             == expected.decode().strip()
         )
+
+
+def test_terminal_modes_round_trip() -> None:
+    """readTerminalModes and applyTerminalModes agree: modes read from one pty, changed and
+    applied to another, read back the same (ECHO off, VINTR ^G, 8-bit characters)."""
+    import termios
+
+    from plait.ssh.session import applyTerminalModes, readTerminalModes
+    from plait.wire.ssh.connection import TerminalMode
+
+    fds = [*os.openpty(), *os.openpty()]
+    try:
+        modes = dict(readTerminalModes(fds[1]))
+        assert TerminalMode.ECHO in modes and TerminalMode.TTY_OP_OSPEED in modes
+        modes[TerminalMode.ECHO] = 0
+        modes[TerminalMode.VINTR] = 7
+        modes[TerminalMode.CS7], modes[TerminalMode.CS8] = 0, 1  # OpenSSH's usual pair
+        applyTerminalModes(fds[3], tuple(modes.items()))
+        again = dict(readTerminalModes(fds[3]))
+        assert again[TerminalMode.ECHO] == 0 and again[TerminalMode.VINTR] == 7
+        assert (again[TerminalMode.CS7], again[TerminalMode.CS8]) == (0, 1)
+        assert termios.tcgetattr(fds[3])[2] & termios.CSIZE == termios.CS8
+        assert not termios.tcgetattr(fds[3])[3] & termios.ECHO
+        assert {k: v for k, v in again.items() if k < 128} == {
+            k: v for k, v in modes.items() if k < 128
+        }
+    finally:
+        for fd in fds:
+            os.close(fd)

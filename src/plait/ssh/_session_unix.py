@@ -24,7 +24,14 @@ from plait.protocol import ProcessProtocol, ProcessTerminated
 from plait.ssh._session import ConchUser, SessionRestrictions, SSHSession
 from plait.wire.ssh.connection import ExitSignal, PtyRequest, TerminalMode, WindowChange
 
-__all__ = ["UnixConchUser", "UnixRealm", "applyTerminalModes", "openSessionPTY", "setWindowSize"]
+__all__ = [
+    "UnixConchUser",
+    "UnixRealm",
+    "applyTerminalModes",
+    "openSessionPTY",
+    "readTerminalModes",
+    "setWindowSize",
+]
 
 _log = Logger(namespace="plait.ssh.session")
 
@@ -106,9 +113,41 @@ def applyTerminalModes(fd: int, modes: tuple[tuple[int, int], ...]) -> None:
         bit = getattr(termios, name, None)
         if bit is None:
             continue
+        if opcode in (TerminalMode.CS7, TerminalMode.CS8):
+            if value:  # a character size is a field, not a flag: set it; "not CS7" says nothing
+                attrs[which] = (attrs[which] & ~termios.CSIZE) | bit
+            continue
         attrs[which] = attrs[which] | bit if value else attrs[which] & ~bit
     attrs[6] = cc
     termios.tcsetattr(fd, termios.TCSANOW, attrs)
+
+
+def readTerminalModes(fd: int) -> tuple[tuple[int, int], ...]:
+    """The terminal ``fd``'s modes as encoded-terminal-mode pairs, for a client's ``pty-req``
+    (what OpenSSH's ``ssh -t`` sends: control characters, flags and speeds)."""
+    attrs: list[Any] = termios.tcgetattr(fd)
+    cc = attrs[6]
+    modes: list[tuple[int, int]] = []
+    for opcode, ccName in _CC.items():
+        index = getattr(termios, ccName, None)
+        if index is None or index >= len(cc):
+            continue
+        value = cc[index]
+        modes.append((opcode, value[0] if isinstance(value, bytes) else int(value)))
+    for opcode, (which, name) in _FLAGS.items():
+        bit = getattr(termios, name, None)
+        if bit is None:
+            continue
+        if opcode in (TerminalMode.CS7, TerminalMode.CS8):
+            modes.append((opcode, 1 if attrs[which] & termios.CSIZE == bit else 0))
+        else:
+            modes.append((opcode, 1 if attrs[which] & bit == bit else 0))
+    speeds = {
+        getattr(termios, n): int(n[1:]) for n in dir(termios) if n[:1] == "B" and n[1:].isdigit()
+    }
+    modes.append((TerminalMode.TTY_OP_ISPEED, speeds.get(attrs[4], 38400)))
+    modes.append((TerminalMode.TTY_OP_OSPEED, speeds.get(attrs[5], 38400)))
+    return tuple(modes)
 
 
 def setWindowSize(fd: int, rows: int, columns: int, width: int = 0, height: int = 0) -> None:

@@ -12,6 +12,7 @@ from plait.ssh._session_unix import (
     UnixRealm,
     applyTerminalModes,
     openSessionPTY,
+    readTerminalModes,
     setWindowSize,
 )
 
@@ -26,5 +27,6 @@ __all__ = [
     "applyTerminalModes",
     "openSession",
     "openSessionPTY",
+    "readTerminalModes",
     "setWindowSize",
 ]
