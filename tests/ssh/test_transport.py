@@ -250,3 +250,21 @@ def test_small_reads_are_acked_at_once() -> None:
     assert sock.options == [quickAck, quickAck]
     server.dataReceived(b"\0" * 65536)
     assert sock.options == [quickAck, quickAck]
+
+
+def test_packets_sent_outside_dataReceived_go_out_in_one_write() -> None:
+    """A burst of packets sent outside dataReceived (a process's output) is written once, at
+    the end of the reactor turn, on the transport's reactor."""
+    _, server, pump, clock, made = setUp()
+    io: Any = server.transport
+    io.reactor = clock
+    writes: list[bytes] = []
+    write = io.write
+    io.write = lambda data: (writes.append(data), write(data))
+    for n in range(5):
+        server.sendPacket(90, b"%d" % n)
+    assert writes == []
+    clock.advance(0)
+    assert len(writes) == 1
+    pump.flush()
+    assert made["client"].received == [(90, b"%d" % n) for n in range(5)]
