@@ -28,17 +28,27 @@ __all__ = ["Request", "Session", "Site"]
 _log = Logger("plait.web")
 _NO_BODY_CODES = frozenset((204, 304))
 _SERVER_LINE = b"Server: plait\r\n"
-_dateCache: list[Any] = [0, b""]
+_dateCache: list[Any] = [0, b"", b""]
 _statusCache: dict[tuple[bytes, int], bytes] = {}
+_lengthCache: dict[int, bytes] = {}
 
 
-def _dateLine() -> bytes:
-    """``Date: ...\\r\\n``, formatted once a second."""
+def _dateLine(withServer: bool = False) -> bytes:
+    """``Date: ...\\r\\n`` (and then the Server line if ``withServer``), made once a second."""
     now = int(time.time())
     if _dateCache[0] != now:
-        _dateCache[0] = now
-        _dateCache[1] = b"Date: " + formatdate(now, usegmt=True).encode("ascii") + b"\r\n"
-    return _dateCache[1]  # type: ignore[no-any-return]
+        line = b"Date: " + formatdate(now, usegmt=True).encode("ascii") + b"\r\n"
+        _dateCache[:] = [now, line, line + _SERVER_LINE]
+    return _dateCache[2 if withServer else 1]  # type: ignore[no-any-return]
+
+
+def _lengthLine(length: int) -> bytes:
+    line = _lengthCache.get(length)
+    if line is None:
+        line = b"Content-Length: %d\r\n" % length
+        if length < 1024:  # small bodies repeat (error pages, fixed answers); keep it bounded
+            _lengthCache[length] = line
+    return line
 
 
 def _statusLine(version: bytes, code: int) -> bytes:
@@ -221,6 +231,10 @@ class Request:
         "_noBody",
         "_notifications",
         "_producer",
+        "_requestHeaders",
+        "_requestPairs",
+        "_responseHeaders",
+        "_version",
         "channel",
         "clientproto",
         "code",
@@ -231,8 +245,6 @@ class Request:
         "path",
         "postpath",
         "prepath",
-        "requestHeaders",
-        "responseHeaders",
         "sentLength",
         "session",
         "site",
@@ -247,9 +259,12 @@ class Request:
         self.method = event.method
         target = event.target
         self.uri = target
-        self.clientproto = b"HTTP/" + event.version
-        self.requestHeaders = Headers.fromPairs(event.headers)
-        self.responseHeaders = Headers()
+        version = self._version = event.version
+        self.clientproto = b"HTTP/1.1" if version == b"1.1" else b"HTTP/" + version
+        # Both header objects are built on first use: a plain GET often needs neither.
+        self._requestPairs = event.headers
+        self._requestHeaders: Headers | None = None
+        self._responseHeaders: Headers | None = None
         if target[:1] != b"/":
             target = self._absoluteForm(target)
         qpos = target.find(b"?")
@@ -295,6 +310,30 @@ class Request:
 
     def __repr__(self) -> str:
         return f"<Request {self.method.decode()} {self.uri!r} {self.clientproto.decode()}>"
+
+    @property
+    def requestHeaders(self) -> Headers:
+        """The request's header fields."""
+        headers = self._requestHeaders
+        if headers is None:
+            headers = self._requestHeaders = Headers.fromPairs(self._requestPairs)
+        return headers
+
+    @requestHeaders.setter
+    def requestHeaders(self, value: Headers) -> None:
+        self._requestHeaders = value
+
+    @property
+    def responseHeaders(self) -> Headers:
+        """The response's header fields (written with the first byte of the body)."""
+        headers = self._responseHeaders
+        if headers is None:
+            headers = self._responseHeaders = Headers()
+        return headers
+
+    @responseHeaders.setter
+    def responseHeaders(self, value: Headers) -> None:
+        self._responseHeaders = value
 
     # -- receiving ---------------------------------------------------------------------------
 
@@ -549,22 +588,22 @@ class Request:
         """The status line and headers; decides how the body is framed."""
         self.startedWriting = True
         code = self.code
-        raw = self.responseHeaders._raw
+        headers = self._responseHeaders
+        raw = headers._raw if headers is not None else None
         version = self.clientproto[5:]
         noBody = code in _NO_BODY_CODES or code < 200 or self.method == b"HEAD"
         self._noBody = noBody
         extra = b""
+        framed = False
         if raw:
             connection = raw.get(b"connection")
             if connection is not None and b"close" in b",".join(connection).lower():
                 self.keepAlive = False
             framed = b"content-length" in raw or b"transfer-encoding" in raw
-        else:
-            framed = False
         if not framed:
             if bodyLength is not None:
                 if code not in _NO_BODY_CODES and code >= 200:
-                    extra = b"Content-Length: %d\r\n" % bodyLength
+                    extra = _lengthLine(bodyLength)
             elif not noBody:
                 if version == b"1.1":
                     extra = b"Transfer-Encoding: chunked\r\n"
@@ -572,20 +611,26 @@ class Request:
                 else:
                     self.keepAlive = False  # the body ends when the connection does
         if not self.keepAlive:
+            raw = self.responseHeaders._raw
             raw[b"connection"] = [b"close"]
         elif version == b"1.0":
+            raw = self.responseHeaders._raw
             raw[b"connection"] = [b"keep-alive"]
         message = self.code_message
         if message is None:
-            status = _statusLine(version, code)
+            status = _statusCache.get((version, code)) or _statusLine(version, code)
         else:
             if b"\n" in message or b"\r" in message or b"\0" in message:
                 raise ValueError("the reason phrase holds CR, LF or NUL")
             status = b"HTTP/%s %d %s\r\n" % (version, code, message)
+        if not raw:
+            if not self._cookiesOut:  # the common answer: nothing set but the body
+                return b"".join((status, _dateLine(True), extra, b"\r\n"))
+            raw = {}
         parts = [status]
         if b"date" not in raw:
-            parts.append(_dateLine())
-        if b"server" not in raw:
+            parts.append(_dateLine(b"server" not in raw))
+        elif b"server" not in raw:
             parts.append(_SERVER_LINE)
         for name, values in raw.items():
             cname = canonicalName(name)
