@@ -66,7 +66,7 @@ def sshArgv(port: int, keyPath: Path) -> list[str]:
 
 def expectLine(child: Any, text: str) -> None:
     """Expect ``text`` as a whole line of output (CRLF before and after)."""
-    child.expect("\r\n" + re.escape(text) + "\r\n")
+    child.expect(b"\r\n" + re.escape(text.encode()) + b"\r\n")
 
 
 def converse(argv: list[str]) -> tuple[int | None, str]:
@@ -94,6 +94,22 @@ def converse(argv: list[str]) -> tuple[int | None, str]:
         child.send("1/0\r")
         child.expect_exact("ZeroDivisionError: division by zero")
         child.expect_exact(">>> ")
+        child.send("'é€' * 2\r".encode())
+        expectLine(child, "'é€é€'")
+        child.expect_exact(">>> ")
+        child.send("for oops in x:\r")
+        child.expect_exact("... ")
+        child.send("abc\x03")
+        expectLine(child, "KeyboardInterrupt")
+        child.expect_exact(">>> ")
+        # A narrow terminal (window-change): a line longer than it wraps and is still edited.
+        child.setwinsize(24, 30)
+        child.send("'" + "y" * 42 + "'" + HOME + "len(" + "\x1b[F" + ")\r")
+        expectLine(child, "42")
+        child.expect_exact(">>> ")
+        child.send("state.ge\t'logins')\r")
+        expectLine(child, "0")
+        child.expect_exact(">>> ")
         child.send("\x04")
         child.expect(pexpect.EOF)
         transcript.append(child.before.decode(errors="replace"))
@@ -113,6 +129,42 @@ def test_openssh_client_in_process_manhole(tmp_path: Path) -> None:
     listening = reactor.listenTCP(0, factory, interface="127.0.0.1")
     try:
         status, _ = inThread(reactor, lambda: converse(sshArgv(listening.getHost().port, keyPath)))
+    finally:
+        listening.stopListening()
+        reactor.close()
+    assert status == 0
+
+
+def test_openssh_client_password_login(tmp_path: Path) -> None:
+    """A password from the password file logs in (ssh asks; pexpect answers)."""
+    from plait.auth import hashPassword
+
+    passwords = tmp_path / "passwords"
+    passwords.write_text(f"{USER}:{hashPassword('s3cret', rounds=10)}\n")
+    reactor = newReactor()
+    listening = reactor.listenTCP(
+        0, manholeFactory(reactor, {"n": 6}, passwordFile=passwords), interface="127.0.0.1"
+    )
+    argv = sshArgv(listening.getHost().port, tmp_path / "none")
+    argv[argv.index("BatchMode=yes")] = "BatchMode=no"
+    argv[-1:-1] = ["-o", "PreferredAuthentications=password", "-o", "PubkeyAuthentication=no"]
+
+    def work() -> int | None:
+        child = pexpect.spawn(argv[0], argv[1:], timeout=20)
+        try:
+            child.expect("assword:")
+            child.sendline("s3cret")
+            child.expect_exact(">>> ")
+            child.send("n * 7\r")
+            expectLine(child, "42")
+            child.send("\x04")
+            child.expect(pexpect.EOF)
+        finally:
+            child.close()
+        return child.exitstatus
+
+    try:
+        status = inThread(reactor, work)
     finally:
         listening.stopListening()
         reactor.close()
