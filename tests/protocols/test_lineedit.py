@@ -581,3 +581,19 @@ def test_protocol_interrupt_and_end_of_input() -> None:
     proto.dataReceived(b"\x04")
     assert transport.disconnecting
     assert proto.lines == []
+
+
+def test_protocol_under_telnet_transport() -> None:
+    """Under TelnetTransport: NAWS sets the width, CR NUL is one Enter, output is escaped."""
+    from plait.protocols.telnet import TelnetTransport
+
+    telnet = TelnetTransport(Recorder)
+    transport = StringTransport()
+    telnet.makeConnection(transport)
+    proto = telnet.protocol
+    assert isinstance(proto, Recorder)
+    telnet.dataReceived(b"\xff\xfb\x1f")  # IAC WILL NAWS
+    telnet.dataReceived(b"\xff\xfa\x1f\x00\x32\x00\x14\xff\xf0")  # 50 x 20
+    assert proto.editor.width == 50
+    telnet.dataReceived(b"ab\x1b[Dx\r\x00")
+    assert proto.lines == ["axb"]

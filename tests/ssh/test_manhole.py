@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from plait.app import IService, MultiService
 from plait.auth import Portal
 from plait.defer import Deferred, fail, succeed
 from plait.protocol import IPv4Address
@@ -464,37 +465,25 @@ class FakeEndpoint:
         return succeed(self.port)
 
 
-class Parent:
-    """A MultiService stand-in."""
-
-    def __init__(self) -> None:
-        self.services: list[Any] = []
-
-    def addService(self, service: Any) -> None:
-        self.services.append(service)
-
-    def removeService(self, service: Any) -> None:
-        self.services.remove(service)
-
-
 def test_service_listens_while_running() -> None:
     """ManholeService listens on start, reports the port, and stops listening on stop."""
     endpoint = FakeEndpoint()
     service = ManholeService(Clock(), endpoint, {}, Portal(ManholeRealm({})))
-    parent = Parent()
+    parent = MultiService()
+    assert isinstance(service, IService)
     service.setName("manhole")
     service.setServiceParent(parent)
-    assert parent.services == [service]
+    assert parent.getServiceNamed("manhole") is service
     waiting = service.whenListening()
-    service.startService()
+    parent.startService()
     assert service.running
     assert successResultOf(waiting) is endpoint.port
     assert isinstance(endpoint.factories[0], SSHServerFactory)
     assert successResultOf(service.whenListening()) is endpoint.port
-    service.stopService()
+    parent.stopService()
     assert endpoint.port.stopped and not service.running
     service.disownServiceParent()
-    assert parent.services == []
+    assert list(parent) == []
 
 
 def test_command_on_plain_transport_loses_connection() -> None:
