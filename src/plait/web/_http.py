@@ -58,6 +58,7 @@ class HTTPChannel(Protocol):
         self._phase = _IDLE
         self._deadline: float | None = None
         self._timer: Any = None
+        self._timerAt = 0.0  # when self._timer fires
         self._feeding = False
         self._cycled = False
         self._readPaused = False
@@ -176,7 +177,7 @@ class HTTPChannel(Protocol):
             self.transport.resumeProducing()  # type: ignore[union-attr]
         self._phase = _IDLE
         self._arm(self.site.idleTimeout)
-        if not self._feeding and self._parser.hasBufferedData:
+        if not self._feeding and self._parser.bufferedSize:
             self._feed(b"")
 
     def _protocolError(self, code: int, message: str) -> None:
@@ -222,11 +223,12 @@ class HTTPChannel(Protocol):
         deadline = self._deadline = clock.seconds() + seconds
         # One pending call at a time; it re-arms itself if the deadline moved later, and is
         # moved earlier here (cheaper than a reset on every request).
-        timer = self._timer
-        if timer is None:
+        if self._timer is None:
             self._timer = clock.callLater(seconds, self._checkTimeout)
-        elif timer.getTime() > deadline:
-            timer.reset(seconds)
+            self._timerAt = deadline
+        elif self._timerAt > deadline:
+            self._timer.reset(seconds)
+            self._timerAt = deadline
 
     def _checkTimeout(self) -> None:
         self._timer = None
@@ -237,6 +239,7 @@ class HTTPChannel(Protocol):
         remaining = deadline - clock.seconds()
         if remaining > 0:
             self._timer = clock.callLater(remaining, self._checkTimeout)
+            self._timerAt = deadline
             return
         self._deadline = None
         phase = self._phase

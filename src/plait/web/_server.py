@@ -157,7 +157,10 @@ class Site(ServerFactory):
     def getResourceFor(self, request: Request) -> Resource:
         """The resource that renders ``request`` (walking its ``postpath``)."""
         request.sitepath = request.prepath[:]
-        return getChildForRequest(self.resource, request)
+        resource = self.resource
+        if resource.isLeaf:
+            return resource
+        return getChildForRequest(resource, request)
 
     def makeSession(self) -> Session:
         """A new session with an unguessable id."""
@@ -603,7 +606,7 @@ class Request:
         if not framed:
             if bodyLength is not None:
                 if code not in _NO_BODY_CODES and code >= 200:
-                    extra = _lengthLine(bodyLength)
+                    extra = _lengthCache.get(bodyLength) or _lengthLine(bodyLength)
             elif not noBody:
                 if version == b"1.1":
                     extra = b"Transfer-Encoding: chunked\r\n"
@@ -687,11 +690,13 @@ class Request:
             self.startedWriting = False
             self.processingFailed(Failure())
             return
+        transport = self.channel.transport
+        assert transport is not None
         if self._noBody:
-            self._transportWrite(head)
+            transport.write(head)
         else:
             self.sentLength = len(body)
-            self._transportWrite(head + body)
+            transport.write(head + body)
         self._finished()
 
     def finish(self) -> None:
@@ -722,8 +727,9 @@ class Request:
                 site.log(self)
             except Exception:
                 _log.failure("Error writing the access log")
-        notifications, self._notifications = self._notifications, None
-        if notifications:
+        notifications = self._notifications
+        if notifications is not None:
+            self._notifications = None
             for d in notifications:
                 d.callback(None)
         self.channel.requestDone(self)
