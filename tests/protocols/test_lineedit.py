@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from plait.protocols.lineedit import (
     EndOfInput,
@@ -597,3 +600,69 @@ def test_protocol_under_telnet_transport() -> None:
     assert proto.editor.width == 50
     telnet.dataReceived(b"ab\x1b[Dx\r\x00")
     assert proto.lines == ["axb"]
+
+
+# -- properties ------------------------------------------------------------------------------------
+
+
+def _merged(tokens: list[str | Key]) -> list[str | Key]:
+    out: list[str | Key] = []
+    for token in tokens:
+        if isinstance(token, str) and out and isinstance(out[-1], str):
+            out[-1] += token
+        else:
+            out.append(token)
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=200), st.lists(st.integers(0, 200), max_size=10))
+def test_parser_chunking_never_matters(data: bytes, cuts: list[int]) -> None:
+    """Any bytes, cut anywhere, give the same text and keys as fed whole."""
+    whole = _merged(KeyParser().feed(data))
+    parser = KeyParser()
+    pieces: list[str | Key] = []
+    points = sorted({0, len(data), *(c for c in cuts if c < len(data))})
+    for start, end in itertools.pairwise(points):
+        pieces.extend(parser.feed(data[start:end]))
+    assert _merged(pieces) == whole
+
+
+KEYS = [
+    "a",
+    "bc",
+    "é",
+    " ",
+    LEFT,
+    RIGHT,
+    "\x01",
+    "\x05",
+    "\x7f",
+    "\x1b[3~",
+    "\x0b",
+    "\x15",
+    "\x17",
+    "\x19",
+    "\x1b[1;5D",
+    "\x1b[1;5C",
+    UP,
+    DOWN,
+    "\x0c",
+    "\t",
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.integers(5, 30),
+    st.lists(st.sampled_from(KEYS), max_size=60),
+    st.sampled_from(["> ", ">>> ", "", "0123456789"]),
+)
+def test_screen_always_matches_the_model(width: int, keys: list[str], prompt: str) -> None:
+    """After any keys, at any width and prompt length, the screen shows prompt+line from its
+    first row and the cursor is where the editor says (history primed with two lines)."""
+    t = Terminal(width=width, prompt=prompt)
+    t.type("first line here\rsecond\r")
+    for key in keys:
+        t.type(key)
+        t.assertConsistent()
