@@ -83,8 +83,23 @@ def _timeout(ctx: Context) -> float:
     return 60 + ctx.samples * (ctx.seconds + 10)
 
 
-def _targets(minimum: float) -> tuple[Target, ...]:
-    return (Target("twisted", minimum, plait="plait-epoll", source=_SOURCE),)
+_ASYNCIO_SOURCE = "issue #5 (asyncio/uvloop reactor): targets for plait on uvloop and on asyncio"
+
+
+def _targets(minimum: float, *asyncio: Target) -> tuple[Target, ...]:
+    return (Target("twisted", minimum, plait="plait-epoll", source=_SOURCE), *asyncio)
+
+
+def _uvloopVsTwisted(minimum: float) -> Target:
+    return Target("twisted", minimum, plait="plait-uvloop", source=_ASYNCIO_SOURCE)
+
+
+def _uvloopVsRaw() -> Target:
+    return Target("uvloop", 0.8, plait="plait-uvloop", source=_ASYNCIO_SOURCE)
+
+
+def _asyncioVsTwisted() -> Target:
+    return Target("twisted-asyncio", 1.3, plait="plait-asyncio", source=_ASYNCIO_SOURCE)
 
 
 ROWS = [
@@ -93,7 +108,7 @@ ROWS = [
         title="echo bulk: 1 connection, 64 KiB writes, bytes echoed back",
         unit="MB/s",
         impls=_impls("bulk"),
-        targets=_targets(1.0),
+        targets=_targets(1.0, _uvloopVsRaw(), _asyncioVsTwisted()),
         needsC=True,
         seconds=(2.0, 1.0),
         timeout=_timeout,
@@ -103,6 +118,7 @@ ROWS = [
         title="ping-pong: 100-byte messages, 1 connection",
         unit="msg/s",
         impls=_impls("pingpong", "1", "100"),
+        targets=(_uvloopVsRaw(), _uvloopVsTwisted(2.0), _asyncioVsTwisted()),
         needsC=True,
         seconds=(2.0, 1.0),
         timeout=_timeout,
@@ -112,7 +128,7 @@ ROWS = [
         title="ping-pong: 100-byte messages, 50 connections (sum)",
         unit="msg/s",
         impls=_impls("pingpong", "50", "100"),
-        targets=_targets(1.5),
+        targets=_targets(1.5, _uvloopVsRaw(), _uvloopVsTwisted(2.0), _asyncioVsTwisted()),
         needsC=True,
         seconds=(2.0, 1.0),
         timeout=_timeout,
@@ -122,7 +138,7 @@ ROWS = [
         title="new connections: 32 concurrent connect, send 100 B, read echo, close",
         unit="conn/s",
         impls=_impls("connect", "32", "100"),
-        targets=_targets(1.5),
+        targets=_targets(1.5, _uvloopVsTwisted(2.0), _asyncioVsTwisted()),
         needsC=True,
         seconds=(2.0, 1.0),
         timeout=_timeout,
@@ -134,8 +150,9 @@ ROWS = [
         higherIsBetter=False,
         impls=tuple(
             Impl(name, _idleMemory(name))
-            for name in ("plait-epoll", "twisted", "asyncio", "uvloop")
+            for name in ("plait-epoll", "plait-uvloop", "twisted", "asyncio", "uvloop")
         ),
+        targets=(Target("twisted", 1.0, plait="plait-uvloop", source=_ASYNCIO_SOURCE),),
         needsC=True,
         timeout=lambda ctx: 60 + ctx.samples * 70,
         note="RSS after the connections are open and have echoed one byte, minus RSS before",
