@@ -284,13 +284,11 @@ def connect(
         import getpass
 
         username = getpass.getuser()
-    verifier: KnownHostsVerifier | None = None
     if verifyHostKey is None:
         path = knownHosts or os.path.join(os.path.expanduser("~"), ".ssh", "known_hosts")
-        verifier = KnownHostsVerifier(
+        verifyHostKey = KnownHostsVerifier(
             None if path == os.devnull else path, host, port, hostKeyPolicy
         )
-        verifyHostKey = verifier
     getPassword: Callable[[str], Any] | None
     if password is None or callable(password):
         getPassword = password
