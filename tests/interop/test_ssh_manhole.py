@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import getpass
 import re
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -118,8 +119,12 @@ def converse(argv: list[str]) -> tuple[int | None, str]:
     return child.exitstatus, "".join(transcript)
 
 
+RUN: dict[str, Any] = {"capture_output": True, "text": True, "timeout": 30}
+
+
 def test_openssh_client_in_process_manhole(tmp_path: Path) -> None:
-    """ssh -tt into manholeFactory: values, a function over lines, arrow editing, Ctrl-D."""
+    """ssh -tt into manholeFactory: values, a function over lines, arrow editing, Ctrl-D; then
+    input from a pipe without a PTY, and ssh HOST CODE (exec) with its exit status."""
     keyPath, authorized = clientKey(tmp_path)
     reactor = newReactor()
     state = {"logins": 0}
@@ -127,12 +132,25 @@ def test_openssh_client_in_process_manhole(tmp_path: Path) -> None:
         reactor, {"state": state}, authorizedKeys=authorized, banner="plait manhole test"
     )
     listening = reactor.listenTCP(0, factory, interface="127.0.0.1")
+    argv = sshArgv(listening.getHost().port, keyPath)
+    plain = [a for a in argv if a != "-tt"]
+
+    def work() -> tuple[Any, ...]:
+        status, _ = converse(argv)
+        piped = subprocess.run(plain, input="x = 6\nx * 7\n", **RUN)
+        execd = subprocess.run([*plain, "state['logins'] + 1; 1/0"], **RUN)
+        return status, piped, execd
+
     try:
-        status, _ = inThread(reactor, lambda: converse(sshArgv(listening.getHost().port, keyPath)))
+        status, piped, execd = inThread(reactor, work)
     finally:
         listening.stopListening()
         reactor.close()
     assert status == 0
+    assert (piped.stdout, piped.returncode) == ("42\n", 0)
+    assert execd.stdout.startswith("1\nTraceback (most recent call last):\n")
+    assert execd.stdout.endswith("ZeroDivisionError: division by zero\n")
+    assert execd.returncode == 1
 
 
 def test_openssh_client_password_login(tmp_path: Path) -> None:
@@ -232,8 +250,6 @@ def test_plait_manhole_command_with_app(tmp_path: Path) -> None:
 
 def test_plait_manhole_needs_a_login_method() -> None:
     """Without --authorized-keys or --password-file the command refuses to start."""
-    import subprocess
-
     main = "import sys; from plait.app._cli import main; sys.exit(main())"
     result = subprocess.run(
         [sys.executable, "-c", main, "manhole", "--listen", "tcp:0:interface=127.0.0.1"],

@@ -586,6 +586,17 @@ def test_protocol_interrupt_and_end_of_input() -> None:
     assert proto.lines == []
 
 
+def test_protocol_read_connection_lost_enters_last_line() -> None:
+    """The end of input enters a last unterminated line, then hangs up."""
+    proto = Recorder()
+    transport = StringTransport()
+    proto.makeConnection(transport)
+    proto.dataReceived(b"one\rtwo")
+    proto.readConnectionLost()
+    assert proto.lines == ["one", "two"]
+    assert transport.disconnecting
+
+
 def test_protocol_under_telnet_transport() -> None:
     """Under TelnetTransport: NAWS sets the width, CR NUL is one Enter, output is escaped."""
     from plait.protocols.telnet import TelnetTransport

@@ -280,9 +280,15 @@ def test_protocol_ctrl_c_and_ctrl_d() -> None:
 
 
 def test_protocol_exit_call_hangs_up() -> None:
-    """exit() ends the session."""
+    """exit() ends the session, also when called later from a callback."""
     proto, transport = connect()
     proto.dataReceived(b"exit()\r")
+    assert transport.disconnecting
+    d: Deferred[None] = Deferred()
+    proto, transport = connect({"d": d})
+    proto.dataReceived(b"d.addCallback(lambda _: exit()) and None\r")
+    assert not transport.disconnecting
+    d.callback(None)
     assert transport.disconnecting
 
 
@@ -326,7 +332,7 @@ def test_protocol_tab_completion() -> None:
 
 
 def test_protocol_without_pty_does_not_echo() -> None:
-    """On an SSH session transport without a PTY (term None) keys are not echoed."""
+    """On an SSH session transport without a PTY (term None): no echo, prompt or banner."""
 
     class NoPty(StringTransport):
         term = None
@@ -336,7 +342,11 @@ def test_protocol_without_pty_does_not_echo() -> None:
     transport = NoPty()
     proto.makeConnection(transport)
     proto.dataReceived(b"6*7\n")
-    assert transport.value() == b"welcome\r\n>>> 42\r\n>>> "
+    assert transport.value() == b"42\n"
+    proto.dataReceived(b"for i in range(2):\n print(i)\n")
+    proto.readConnectionLost()
+    assert transport.value() == b"42\n0\n1\n"
+    assert transport.disconnecting
 
 
 # -- over an SSH connection (in memory) -------------------------------------------------------------

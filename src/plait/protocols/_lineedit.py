@@ -346,9 +346,11 @@ class LineEditor:
             self._row = self._columns(self._cursor) // self.width
 
     def writeOutput(self, text: str) -> None:
-        """Show ``text`` (``\\n`` line endings are sent as CRLF); while a line is being read
-        it appears above the prompt, which is then drawn again with the line."""
-        text = text.replace("\r\n", "\n").replace("\n", "\r\n")
+        """Show ``text`` (``\\n`` line endings are sent as CRLF when echoing, as a raw-mode
+        terminal needs; as they are without echo); while a line is being read it appears above
+        the prompt, which is then drawn again with the line."""
+        if self.echo:
+            text = text.replace("\r\n", "\n").replace("\n", "\r\n")
         if not self.reading or not self.echo:
             self._out.append(text)
             return
@@ -652,6 +654,15 @@ class LineEditingProtocol(Protocol):
         """Show ``text`` (above the line being edited, if one is)."""
         self.editor.writeOutput(text)
         self._flush()
+
+    def readConnectionLost(self) -> None:
+        """The peer sends no more (an SSH EOF, a half-close): a last line without its line
+        ending is entered, then the input ends (``endOfInputReceived``)."""
+        if self.editor.line:
+            self.editor.receiveData(b"\r")
+            self._pump()
+        if self.connected:
+            self.endOfInputReceived()
 
     def terminalSize(self, columns: int, rows: int) -> None:
         """The terminal was resized."""

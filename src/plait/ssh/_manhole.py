@@ -327,7 +327,8 @@ class Manhole(LineEditingProtocol):
     ``ManholeInterpreter`` for ``namespace``.
 
     Ctrl-C abandons the statement being typed (``KeyboardInterrupt``), Ctrl-D on an empty
-    line or ``exit()`` leaves; Tab completes names and attributes (indents at a line's start). Over an SSH session without a PTY (``ssh host`` with input from a
+    line or ``exit()`` leaves; Tab completes names and attributes (indents at a line's start).
+    Without a PTY (``echo 'len(x)' | ssh host``) there is no echo, prompt or banner. Over an SSH session without a PTY (``ssh host`` with input from a
     pipe) nothing is echoed. ``banner`` is shown first.
     """
 
@@ -339,11 +340,16 @@ class Manhole(LineEditingProtocol):
         self.banner = banner
         self.interpreter: ManholeInterpreter | None = None
         self._leaving = False
+        self._running = False
 
     def connectionMade(self) -> None:
         """Make the interpreter and show the banner and the first prompt."""
         if getattr(self.transport, "term", "") is None:
-            self.echo = False  # an SSH session without a PTY: the client echoes, if anyone
+            # An SSH session without a PTY (input from a pipe): no echo, prompts or banner,
+            # plain newlines, so that `echo 'len(x)' | ssh host` prints just the answer.
+            self.echo = False
+            self.ps1 = self.ps2 = ""
+            self.banner = None
         super().connectionMade()
         self.interpreter = ManholeInterpreter(self.namespace, self.writeOutput, self._leave)
         if self.banner:
@@ -353,7 +359,11 @@ class Manhole(LineEditingProtocol):
     def lineReceived(self, line: str) -> None:
         """Give the line to the interpreter, then prompt for more or for the next statement."""
         assert self.interpreter is not None
-        more = self.interpreter.push(line)
+        self._running = True
+        try:
+            more = self.interpreter.push(line)
+        finally:
+            self._running = False
         if self._leaving:
             self._hangUp()
         elif self.connected:
@@ -387,12 +397,18 @@ class Manhole(LineEditingProtocol):
         self.showPrompt(self.ps1)
 
     def endOfInputReceived(self) -> None:
-        """Ctrl-D on an empty line: leave."""
-        self.writeOutput("\n")
+        """Ctrl-D on an empty line (or the end of piped input, which first runs an unfinished
+        compound statement): leave."""
+        if self.echo:
+            self.writeOutput("\n")
+        elif self.interpreter is not None and self.interpreter.buffer:
+            self.interpreter.push("")
         self._hangUp()
 
     def _leave(self) -> None:
         self._leaving = True
+        if not self._running:  # exit() called later, from a callback
+            self._hangUp()
 
     def _hangUp(self) -> None:
         if self.interpreter is not None:
