@@ -443,6 +443,18 @@ def test_line_length_bound_rings_bell() -> None:
     assert (t.editor.line, t.screen.bells) == ("abcde", 2)
 
 
+def test_type_ahead_bounded() -> None:
+    """Type-ahead beyond ``maxPending`` characters is cut; a huge paste is cut to fit."""
+    editor = LineEditor(maxPending=10, maxLineLength=100)
+    editor.showPrompt("> ")
+    editor.receiveData(b"x" * 50)
+    assert editor.line == "x" * 10
+    editor.receiveData(b"\r" + b"abcdefgh" * 3)
+    assert editor.nextEvent() == LineEntered("x" * 10)
+    editor.showPrompt("> ")
+    assert editor.line == "abcdefgha"
+
+
 def test_no_echo_mode() -> None:
     """With echo off only prompts and output are sent; lines still arrive."""
     editor = LineEditor(echo=False)

@@ -307,8 +307,11 @@ class LineEditor:
         """Keystrokes from the terminal."""
         for token in self._parser.feed(data):
             size = len(token) if isinstance(token, str) else 1
-            if self._pendingSize + size > self.maxPending:
-                continue
+            room = self.maxPending - self._pendingSize
+            if size > room:
+                if not isinstance(token, str) or room <= 0:
+                    continue
+                token, size = token[:room], room
             self._pending.append(token)
             self._pendingSize += size
         self._process()
