@@ -247,7 +247,7 @@ class LineEditor:
     With ``echo=False`` (the peer edits and echoes locally, e.g. no PTY) nothing is echoed.
     ``width`` is the terminal's column count (``setWidth`` when it changes): long lines wrap.
     Bounds: ``maxLineLength`` characters per line (the bell rings beyond), ``historySize``
-    lines, ``maxPending`` keys of type-ahead (more are dropped).
+    lines, ``maxPending`` keys of type-ahead (more are dropped; a paste is cut to fit).
 
     Tab indents to the next multiple of 4 at the start of a line or without a ``completer``;
     else ``completer(line, cursor) -> (start, candidates) | None`` says where the word being
