@@ -218,3 +218,35 @@ def test_deferred_fired_from_a_thread_wakes_the_task(runMain: Callable[[Any], An
             thread.join(5)
 
     assert runMain(main()) == "from a thread"
+
+
+def test_plait_tcp_inside_asyncio_run(runMain: Callable[[Any], Any]) -> None:
+    """Inside a running asyncio program: a plait echo server and client on asyncio transports,
+    the result awaited as a Deferred; stop() releases them and leaves the loop running."""
+    from plait.protocol import ClientFactory, Factory, Protocol
+
+    class Echo(Protocol):
+        def dataReceived(self, data: bytes) -> None:
+            assert self.transport is not None
+            self.transport.write(data)
+
+    class Client(Protocol):
+        def connectionMade(self) -> None:
+            assert self.transport is not None
+            self.transport.write(b"round trip")
+
+        def dataReceived(self, data: bytes) -> None:
+            got.callback(data)
+
+    got: Deferred[bytes] = Deferred()
+
+    async def main() -> tuple[bytes, bool]:
+        reactor = attachedReactor()
+        port = reactor.listenTCP(0, Factory.forProtocol(Echo), interface="127.0.0.1")
+        reactor.connectTCP("127.0.0.1", port.getHost().port, ClientFactory.forProtocol(Client))
+        data = await got
+        reactor.stop()
+        await asyncio.sleep(0.01)  # shutdown runs on the loop, which goes on
+        return data, asyncio.get_running_loop().is_running()
+
+    assert runMain(main()) == (b"round trip", True)
