@@ -192,3 +192,11 @@ def test_remote_window_accounting() -> None:
         window.adjust(1)
     with pytest.raises(ValueError):
         RemoteWindow(1, 1).take(2)
+
+
+def test_remote_max_packet_capped_to_a_sendable_size() -> None:
+    """A peer announcing a 4 GiB maximum packet still gets packets one transport can carry."""
+    window = RemoteWindow(MAX_WINDOW, MAX_WINDOW)
+    n = window.allowance(10 * 1024 * 1024)
+    assert 32 * 1024 <= n <= 256 * 1024 - 4096
+    assert RemoteWindow(MAX_WINDOW, 32768).allowance(10**6) == 32768

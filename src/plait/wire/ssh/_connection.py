@@ -61,6 +61,10 @@ __all__ = [
 
 MAX_WINDOW = 2**32 - 1
 EXTENDED_DATA_STDERR = 1
+# The most data we put in one packet whatever maximum the peer announces: the transport sends
+# payloads of up to 256 KiB (OpenSSH's PACKET_MAX_SIZE, which bounds the whole packet), so a
+# peer announcing 2**32-1 must not make us build a packet nobody can send or receive.
+_MAX_SEND_PACKET = 256 * 1024 - 4096
 
 
 def _protocolError(description: str) -> SSHDisconnectError:
@@ -613,13 +617,14 @@ class LocalWindow:
 
 
 class RemoteWindow:
-    """The window the peer granted us (what we may still send) and its maximum packet."""
+    """The window the peer granted us (what we may still send) and its maximum packet
+    (capped at what one transport packet can carry, whatever the peer announced)."""
 
     __slots__ = ("available", "maxPacket")
 
     def __init__(self, initial: int, maxPacket: int) -> None:
         self.available = initial
-        self.maxPacket = maxPacket
+        self.maxPacket = min(maxPacket, _MAX_SEND_PACKET)
 
     def adjust(self, n: int) -> None:
         """Apply a WINDOW_ADJUST; one taking the window past 2**32-1 is a protocol error."""
