@@ -501,3 +501,31 @@ def test_log_lines_name_method_user_and_address() -> None:
         globalLogPublisher.removeObserver(observe)
     assert lines[0].startswith("failed password for alice from 192.0.2.1: ")
     assert lines[1] == "accepted password for alice from 192.0.2.1"
+
+
+def test_log_lines_escape_control_characters_in_usernames() -> None:
+    """A username with a newline or terminal escapes cannot forge or garble a log line."""
+    from plait.log import formatEvent, globalLogPublisher
+
+    lines: list[str] = []
+
+    def observe(event: dict[str, Any]) -> None:
+        if event.get("log_namespace") == "plait.ssh.userauth":
+            lines.append(formatEvent(event))
+
+    globalLogPublisher.addObserver(observe)
+    try:
+        _, transport, _, clock = make()
+        forged = b"bob\naccepted password for root from 10.0.0.1\x1b[2J\\x0a"
+        send(transport, PasswordRequest(forged, SVC, b"wrong"))
+        clock.advance(1.0)
+        send(transport, UnknownMethodRequest(b"eve", SVC, b"x\ry"))
+    finally:
+        globalLogPublisher.removeObserver(observe)
+    assert len(lines) == 2
+    assert all("\n" not in line and "\r" not in line and "\x1b" not in line for line in lines)
+    assert lines[0].startswith(
+        "failed password for bob\\naccepted password for root from 10.0.0.1\\x1b[2J\\\\x0a "
+        "from 192.0.2.1: "
+    )
+    assert lines[1].startswith("failed x\\ry for eve from 192.0.2.1: ")

@@ -83,6 +83,15 @@ class AuthenticationFailed(Exception):
         )
 
 
+def _shown(name: bytes) -> str:
+    """A peer-chosen name for a log line: decoded, with control characters (newlines, escape
+    sequences) and backslashes escaped so that it cannot forge or garble log lines."""
+    text = name.decode("utf-8", "replace")
+    if text.isprintable() and "\\" not in text:
+        return text
+    return "".join(c if c.isprintable() and c != "\\" else ascii(c)[1:-1] for c in text)
+
+
 def _send(transport: Any, message: Any) -> None:
     transport.sendPacket(message.messageNumber, message.encode())
 
@@ -374,7 +383,7 @@ class SSHUserAuthServer(SSHService):
         _log.info(
             "accepted {method} for {user} from {address}",
             method=method.decode("ascii", "replace"),
-            user=username.decode("utf-8", "replace"),
+            user=_shown(username),
             address=self._peerAddress(),
         )
         _send(self.transport, UserauthSuccess())
@@ -406,10 +415,10 @@ class SSHUserAuthServer(SSHService):
         self.attempts += 1
         _log.info(
             "failed {method} for {user} from {address}: {why}",
-            method=method.decode("ascii", "replace"),
-            user=username.decode("utf-8", "replace"),
+            method=_shown(method),
+            user=_shown(username),
             address=self._peerAddress(),
-            why=why,
+            why=_shown(why.encode("utf-8", "replace")),
         )
         if self.attempts >= self.maxAttempts:
             self._disconnect(
