@@ -48,6 +48,9 @@ __all__ = [
     "makeSealer",
 ]
 
+# What openers read from: the transport hands them a memoryview of what it received (a
+# bytearray works too, with a copy per slice).
+_Buf = bytes | bytearray | memoryview
 _U32 = struct.Struct(">I")
 _U64 = struct.Struct(">Q")
 _MASK64 = (1 << 64) - 1
@@ -138,11 +141,11 @@ class PacketOpener:
     headerSize = 4  # bytes needed to learn the packet length
     lengthAligned = True
 
-    def packetLength(self, seq: int, buf: bytearray, pos: int) -> int:
+    def packetLength(self, seq: int, buf: _Buf, pos: int) -> int:
         """The ``packet_length`` field of the packet at ``buf[pos]``."""
         return int(_U32.unpack_from(buf, pos)[0])
 
-    def open(self, seq: int, buf: bytearray, pos: int, packetLength: int) -> bytes:
+    def open(self, seq: int, buf: _Buf, pos: int, packetLength: int) -> bytes:
         """The plaintext ``padding_length || payload || padding`` of the packet at ``buf[pos]``."""
         return bytes(buf[pos + 4 : pos + 4 + packetLength])
 
@@ -190,16 +193,14 @@ class _GCMOpener(PacketOpener):
     def __init__(self, key: bytes, iv: bytes) -> None:
         self._state = _GCMState(key, iv)
 
-    def open(self, seq: int, buf: bytearray, pos: int, packetLength: int) -> bytes:
+    def open(self, seq: int, buf: _Buf, pos: int, packetLength: int) -> bytes:
         state = self._state
         nonce = state.nextNonce()
-        with memoryview(buf) as view:
-            try:
-                return state.aead.decrypt(
-                    nonce, view[pos + 4 : pos + 4 + packetLength + 16], view[pos : pos + 4]
-                )
-            except InvalidTag:
-                raise _macError() from None
+        body = pos + 4
+        try:
+            return state.aead.decrypt(nonce, buf[body : body + packetLength + 16], buf[pos:body])
+        except InvalidTag:
+            raise _macError() from None
 
 
 # -- chacha20-poly1305@openssh.com (PROTOCOL.chacha20poly1305) ---------------------------------
@@ -259,21 +260,20 @@ class _ChaChaOpener(PacketOpener):
         self._main = key[:32]
         self._header = key[32:64]
 
-    def packetLength(self, seq: int, buf: bytearray, pos: int) -> int:
+    def packetLength(self, seq: int, buf: _Buf, pos: int) -> int:
         plain = chachaKeystream(self._header, seq, 0, bytes(buf[pos : pos + 4]))
         return int(_U32.unpack(plain)[0])
 
-    def open(self, seq: int, buf: bytearray, pos: int, packetLength: int) -> bytes:
+    def open(self, seq: int, buf: _Buf, pos: int, packetLength: int) -> bytes:
         end = pos + 4 + packetLength
         stream = _chachaStream(self._main, seq)
-        with memoryview(buf) as view:
-            mac = poly1305.Poly1305(stream.update(_ZERO64)[:32])
-            mac.update(view[pos:end])
-            try:
-                mac.verify(view[end : end + 16].tobytes())
-            except InvalidSignature:
-                raise _macError() from None
-            return stream.update(view[pos + 4 : end])
+        mac = poly1305.Poly1305(stream.update(_ZERO64)[:32])
+        mac.update(buf[pos:end])
+        try:
+            mac.verify(bytes(buf[end : end + 16]))
+        except InvalidSignature:
+            raise _macError() from None
+        return stream.update(buf[pos + 4 : end])
 
 
 # -- AES-CTR with HMAC-SHA2 (RFC 4344, RFC 6668, OpenSSH's -etm forms) -------------------------
@@ -313,28 +313,27 @@ class _CTROpener(PacketOpener):
         self.headerSize = 4 if mac.etm else 16
         self._first = b""  # the decrypted first block (non-etm), kept between the two steps
 
-    def packetLength(self, seq: int, buf: bytearray, pos: int) -> int:
+    def packetLength(self, seq: int, buf: _Buf, pos: int) -> int:
         if self._etm:
             return int(_U32.unpack_from(buf, pos)[0])
         self._first = self._decryptor.update(bytes(buf[pos : pos + 16]))
         return int(_U32.unpack_from(self._first, 0)[0])
 
-    def open(self, seq: int, buf: bytearray, pos: int, packetLength: int) -> bytes:
+    def open(self, seq: int, buf: _Buf, pos: int, packetLength: int) -> bytes:
         end = pos + 4 + packetLength
         mac = self._mac.copy()
         mac.update(_U32.pack(seq))
-        with memoryview(buf) as view:
-            if self._etm:
-                mac.update(view[pos:end])
-                if not hmac.compare_digest(mac.digest(), view[end : end + self.macSize]):
-                    raise _macError()
-                return self._decryptor.update(view[pos + 4 : end])
-            rest = self._decryptor.update(view[pos + 16 : end])
-            mac.update(self._first)
-            mac.update(rest)
-            if not hmac.compare_digest(mac.digest(), view[end : end + self.macSize]):
+        if self._etm:
+            mac.update(buf[pos:end])
+            if not hmac.compare_digest(mac.digest(), bytes(buf[end : end + self.macSize])):
                 raise _macError()
-            return self._first[4:] + rest
+            return self._decryptor.update(buf[pos + 4 : end])
+        rest = self._decryptor.update(buf[pos + 16 : end])
+        mac.update(self._first)
+        mac.update(rest)
+        if not hmac.compare_digest(mac.digest(), bytes(buf[end : end + self.macSize])):
+            raise _macError()
+        return self._first[4:] + rest
 
 
 def makeSealer(

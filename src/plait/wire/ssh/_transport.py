@@ -433,53 +433,63 @@ class SSHTransportConnection:
                 raise _protocolError("too many lines before the identification string")
 
     def _readPackets(self) -> None:
+        """Read the packets in ``_inbuf``, leaving what is incomplete there."""
         buf = self._inbuf
         if self._awaitingHostKey and len(buf) > _MAX_WHILE_CHECKING:
             raise _protocolError("too much data while the host key is being checked")
         pos = 0
+        view = memoryview(buf)
         try:
-            while not self.closed and not self._awaitingHostKey:
-                opener = self._opener
-                avail = len(buf) - pos
-                length = self._pendingLength
-                if length is None:
-                    if avail < opener.headerSize:
-                        break
-                    length = opener.packetLength(self._recvSeq, buf, pos)
-                    aligned = length + 4 if opener.lengthAligned else length
-                    if length < 5 or length > MAX_PACKET_LENGTH or aligned % opener.blockSize:
-                        raise _protocolError(f"bad packet length {length}")
-                    self._pendingLength = length
-                total = 4 + length + opener.macSize
-                if avail < total:
-                    break
-                seq = self._recvSeq
-                plain = opener.open(seq, buf, pos, length)
-                pos += total
-                self._pendingLength = None
-                self._recvSeq = (seq + 1) & _MASK32
-                self._recvBytes += total
-                self._recvPackets += 1
-                self.lastSequenceNumber = seq
-                padding = plain[0]
-                end = length - padding
-                if padding < 4 or end < 2:
-                    raise _protocolError(f"bad padding length {padding}")
-                if self._decompressor is not None:
-                    payload = self._decompressor.decompress(plain[1:end])
-                    if not payload:
-                        raise _protocolError("empty payload")
-                    msg, body = payload[0], payload[1:]
-                else:
-                    msg, body = plain[1], plain[2:end]
-                if msg >= 50:
-                    self._serviceMessage(seq, msg, body)
-                else:
-                    self._transportMessage(seq, msg, body)
+            pos = self._readFrom(view, 0)
         finally:
+            view.release()
             del buf[:pos]
+
+    def _readFrom(self, view: memoryview, pos: int) -> int:
+        """Open and dispatch the whole packets in ``view`` from ``pos``; return where the
+        first incomplete one starts."""
+        limit = len(view)
+        while not self.closed and not self._awaitingHostKey:
+            opener = self._opener
+            avail = limit - pos
+            length = self._pendingLength
+            if length is None:
+                if avail < opener.headerSize:
+                    break
+                length = opener.packetLength(self._recvSeq, view, pos)
+                aligned = length + 4 if opener.lengthAligned else length
+                if length < 5 or length > MAX_PACKET_LENGTH or aligned % opener.blockSize:
+                    raise _protocolError(f"bad packet length {length}")
+                self._pendingLength = length
+            total = 4 + length + opener.macSize
+            if avail < total:
+                break
+            seq = self._recvSeq
+            plain = opener.open(seq, view, pos, length)
+            pos += total
+            self._pendingLength = None
+            self._recvSeq = (seq + 1) & _MASK32
+            self._recvBytes += total
+            self._recvPackets += 1
+            self.lastSequenceNumber = seq
+            padding = plain[0]
+            end = length - padding
+            if padding < 4 or end < 2:
+                raise _protocolError(f"bad padding length {padding}")
+            if self._decompressor is not None:
+                payload = self._decompressor.decompress(plain[1:end])
+                if not payload:
+                    raise _protocolError("empty payload")
+                msg, body = payload[0], payload[1:]
+            else:
+                msg, body = plain[1], plain[2:end]
+            if msg >= 50:
+                self._serviceMessage(seq, msg, body)
+            else:
+                self._transportMessage(seq, msg, body)
         if self._recvBytes > self.rekeyBytes or self._recvPackets > _REKEY_PACKETS:
             self.requestRekey()
+        return pos
 
     def _serviceMessage(self, seq: int, msg: int, body: bytes) -> None:
         if not self.secure or self._peerKexInit is not None:
