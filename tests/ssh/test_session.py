@@ -260,3 +260,24 @@ def test_no_more_sessions() -> None:
     pair.pump()
     failure = failureResultOf(later, ChannelOpenError)
     assert failure.value.reasonCode == OpenFailureReason.ADMINISTRATIVELY_PROHIBITED
+
+
+def test_env_names_and_values_execve_cannot_hold_are_refused() -> None:
+    """env with '=' or NUL in the name, or NUL in the value, is refused even if allowed."""
+    avatar = ConchUser("erin", shellProtocolFactory=Shell)
+    avatar.envAllowed = lambda name: True  # type: ignore[method-assign]
+    pair, client = makePair(avatar)
+    session = openedSession(pair, client)
+    bad = [
+        session.setEnv(b"LC_X=LD_PRELOAD", b"/evil.so"),
+        session.setEnv(b"LANG\x00", b"C"),
+        session.setEnv(b"LANG", b"C\x00/evil"),
+        session.setEnv(b"", b"C"),
+    ]
+    good = session.setEnv(b"LC_ALL", b"C")
+    pair.pump()
+    for d in bad:
+        failureResultOf(d, RequestFailedError)
+    successResultOf(good)
+    server = next(iter(pair.server.channels.values()))  # type: ignore[attr-defined]
+    assert server.env == {b"LC_ALL": b"C"}

@@ -281,3 +281,31 @@ def test_terminal_modes_round_trip() -> None:
     finally:
         for fd in fds:
             os.close(fd)
+
+
+def test_nul_in_command_is_refused_cleanly(reactor: Any, tmp_path: Path) -> None:
+    """A NUL in an exec command (which execve cannot take) fails the request with a warning,
+    not with a handler failure (traceback) in the log."""
+    from plait.log import globalLogPublisher
+
+    failures: list[Any] = []
+
+    def observe(event: dict[str, Any]) -> None:
+        if "log_failure" in event:
+            failures.append(event)
+
+    run = Run(reactor, avatarFor(tmp_path))
+    outcome: list[Any] = []
+
+    def opened(session: SSHClientSession) -> None:
+        d = session.execCommand(b"echo hi\x00; echo more")
+        d.addCallbacks(outcome.append, lambda f: outcome.append(f.trap(RequestFailedError)))
+
+    run.session.opened.addCallback(opened)
+    globalLogPublisher.addObserver(observe)
+    try:
+        run.wait(lambda: bool(outcome))
+    finally:
+        globalLogPublisher.removeObserver(observe)
+    assert outcome == [RequestFailedError]
+    assert failures == []

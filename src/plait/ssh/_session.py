@@ -319,7 +319,10 @@ class SSHSession(SSHChannel):
     def request_env(self, data: bytes) -> bool:
         """``env``: kept if the avatar allows the name (``LANG``, ``LC_*`` by default)."""
         request = EnvRequest.fromData(data)
-        if self.started or self.avatar is None or not self.avatar.envAllowed(request.name):
+        name, value = request.name, request.value
+        if not name or b"=" in name or b"\0" in name or b"\0" in value:
+            return False  # no environment could hold it (execve refuses it)
+        if self.started or self.avatar is None or not self.avatar.envAllowed(name):
             return False
         if len(self.env) >= 64 or len(request.value) > 4096:
             return False

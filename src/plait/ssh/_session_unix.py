@@ -210,6 +210,13 @@ def openSessionPTY(pty: PtyRequest, uid: int | None) -> tuple[int, int, str]:
     return master, slave, name
 
 
+def _unspawnable(argv: list[str], env: dict[str, str]) -> bool:
+    """Whether execve would refuse ``argv``/``env`` (a NUL anywhere, ``=`` in a name)."""
+    return any("\0" in a for a in argv) or any(
+        "\0" in k or "=" in k or not k or "\0" in v for k, v in env.items()
+    )
+
+
 class _InputProducer:
     """The session as the producer of a process's stdin: a full pipe pauses the channel's
     window; the pipe's end (the process exiting) does not close the channel."""
@@ -358,6 +365,10 @@ class UnixConchUser(ConchUser):
         uid = None if sameUser else self.uid
         gid = None if sameUser else self.gid
         env = self.environment(session, originalCommand)
+        if _unspawnable(argv, env):
+            # checked before the pty is opened: execve would refuse it only after that
+            _log.warn("refused a command or environment with a NUL for {user}", user=self)
+            return False
         try:
             # The pty is set up before the child starts (a quick `stty size` must see it).
             pty: tuple[int, int, str] | bool = False
@@ -374,7 +385,8 @@ class UnixConchUser(ConchUser):
                 gid=gid,
                 usePTY=pty,
             )
-        except OSError as e:
+        except (OSError, ValueError) as e:
+            # ValueError: a NUL in the client's command or terminal name (execve refuses it)
             _log.warn("cannot start {argv!r} for {user}: {error}", argv=argv, user=self, error=e)
             return False
         return True
