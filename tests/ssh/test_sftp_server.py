@@ -629,3 +629,63 @@ def test_script_answers() -> None:
     assert replies[9] == w.Status(9, FX.EOF, "End of file", "en")
     assert isinstance(replies[11], w.Status) and replies[11].code == FX.NO_SUCH_FILE
     assert isinstance(replies[13], w.Status) and replies[13].code == FX.FAILURE
+
+
+def test_outstanding_requests_bounded() -> None:
+    """Past maxOutstanding requests waiting on the file system, the server stops reading
+    (the rest stay unread, the transport is paused) and resumes as answers go out."""
+    f = SlowFile(b"abcdef", 1)
+    server = FileTransferServer(SlowFileSystem(f), maxOutstanding=4)
+    transport = StringTransport()
+    server.makeConnection(transport)
+    server.dataReceived(w.encodePacket(w.Init()) + w.encodePacket(w.Open(1, b"x", FXF.READ)))
+    handle = _replies(transport)[1]
+    assert isinstance(handle, w.Handle)
+    reads = b"".join(w.encodePacket(w.Read(10 + i, handle.handle, i, 1)) for i in range(200))
+    server.dataReceived(reads)
+    assert len(f.waiting) == 4
+    assert transport.producerState == "paused"
+    server.resumeProducing()  # the write buffer drained: still too busy to read
+    assert transport.producerState == "paused"
+    first, f.waiting = f.waiting[0], f.waiting[1:]
+    first[0].callback(first[1])
+    assert len(f.waiting) == 4  # one answered, one more taken up
+    answered = 1
+    for _ in range(1000):
+        if not f.waiting:
+            break
+        batch, f.waiting = f.waiting, []
+        for d, data in batch:
+            d.callback(data)
+            answered += 1
+    assert answered == 200
+    replies = _replies(transport)
+    assert sorted(m.requestID for m in replies) == list(range(10, 210))  # type: ignore[attr-defined]
+    assert transport.producerState == "producing"
+
+
+def test_opens_in_progress_count_against_the_handle_limit() -> None:
+    """Opens the file system has not answered yet hold their handle slots."""
+    pending: list[Deferred[SlowFile]] = []
+
+    class LateOpens(SlowFileSystem):
+        def openFile(self, filename: bytes, flags: int, attrs: FileAttributes) -> Any:
+            pending.append(Deferred())
+            return pending[-1]
+
+    server = FileTransferServer(LateOpens(SlowFile(b"", 1)), maxOpenHandles=2)
+    transport = StringTransport()
+    server.makeConnection(transport)
+    opens = b"".join(w.encodePacket(w.Open(i, b"x", FXF.READ)) for i in range(1, 6))
+    server.dataReceived(w.encodePacket(w.Init()) + opens)
+    assert len(pending) == 2
+    refused = _replies(transport)[1:]
+    assert [(m.requestID, m.code) for m in refused] == [  # type: ignore[attr-defined]
+        (3, FX.FAILURE),
+        (4, FX.FAILURE),
+        (5, FX.FAILURE),
+    ]
+    for d in pending:
+        d.callback(SlowFile(b"", 1))
+    assert len(server._handles) == 2
+    assert all(isinstance(m, w.Handle) for m in _replies(transport))

@@ -5,7 +5,9 @@ writes the replies. Requests are handled as they arrive: a file system that answ
 Deferred has its replies sent when they fire, so pipelined requests may be answered in any
 order, each exactly once. While the transport's write buffer is full the server stops
 reading requests (it registers itself as the transport's producer), so a client that sends
-requests without reading replies cannot grow the server's buffers.
+requests without reading replies cannot grow the server's buffers; and while
+``maxOutstanding`` requests wait on the file system it stops reading too, so a client cannot
+queue unbounded work on a slow (threaded) file system either.
 
 ``runStdioServer(reactor)`` serves standard input/output (what ``python -m plait.ssh.sftp``,
 ``sftp -D`` and an sshd ``Subsystem`` line run).
@@ -59,14 +61,19 @@ class _Directory:
 class FileTransferServer(Protocol):
     """The SFTP server side for one session, serving ``fileSystem`` (an ``ISFTPServer``).
 
-    ``maxOpenHandles`` bounds the files and directories one client may hold open.
+    ``maxOpenHandles`` bounds the files and directories one client may hold open (opens
+    still in progress count); ``maxOutstanding`` bounds the requests waiting on Deferreds
+    from the file system (more are left unread until some are answered).
     """
 
     log = Logger()
 
-    def __init__(self, fileSystem: ISFTPServer, maxOpenHandles: int = 512) -> None:
+    def __init__(
+        self, fileSystem: ISFTPServer, maxOpenHandles: int = 512, maxOutstanding: int = 64
+    ) -> None:
         self.fileSystem = fileSystem
         self.maxOpenHandles = maxOpenHandles
+        self.maxOutstanding = maxOutstanding
         self.clientVersion: int | None = None
         self.clientExtensions: dict[bytes, bytes] = {}
         self._reader = w.SFTPPacketReader()
@@ -75,6 +82,10 @@ class FileTransferServer(Protocol):
         self._lostWaiters: list[Deferred[None]] = []
         self._registered = False
         self._outstanding = 0  # requests waiting on a Deferred from the file system
+        self._opening = 0  # opens among them: they will hold handles
+        self._writePaused = False  # the transport's write buffer is full
+        self._readingPaused = False  # we asked the transport to stop reading
+        self._dispatching = False
         self._closeWhenAnswered = False
         self._closing = False
         self._dispatch: dict[type, Callable[[Any], None]] = {
@@ -136,15 +147,26 @@ class FileTransferServer(Protocol):
 
     def pauseProducing(self) -> None:
         """The transport's write buffer is full: stop reading requests."""
-        pause = getattr(self.transport, "pauseProducing", None)
-        if pause is not None:
-            pause()
+        self._writePaused = True
+        self._updateReading()
 
     def resumeProducing(self) -> None:
-        """The write buffer drained: read requests again."""
-        resume = getattr(self.transport, "resumeProducing", None)
-        if resume is not None:
-            resume()
+        """The write buffer drained: read requests again (unless too many are pending)."""
+        self._writePaused = False
+        self._updateReading()
+
+    def _busy(self) -> bool:
+        return self._outstanding >= self.maxOutstanding
+
+    def _updateReading(self) -> None:
+        """Read from the transport unless its write buffer is full or we are too busy."""
+        pause = self._writePaused or self._busy()
+        if pause == self._readingPaused:
+            return
+        self._readingPaused = pause
+        method = getattr(self.transport, "pauseProducing" if pause else "resumeProducing", None)
+        if method is not None:
+            method()
 
     def stopProducing(self) -> None:
         """The transport is going away (``connectionLost`` cleans up)."""
@@ -176,9 +198,23 @@ class FileTransferServer(Protocol):
         """Decode and dispatch every whole request."""
         if self._closing:
             return  # the session is over: nothing more is read
+        self._reader.receiveData(data)
+        self._processBuffered()
+
+    def _processBuffered(self) -> None:
+        """Dispatch the whole requests read so far, while not too many are pending."""
+        if self._dispatching:
+            return  # an answer fired synchronously inside a dispatch: the loop goes on
+        self._dispatching = True
+        try:
+            self._dispatchLoop()
+        finally:
+            self._dispatching = False
+        self._updateReading()
+
+    def _dispatchLoop(self) -> None:
         reader = self._reader
-        reader.receiveData(data)
-        while not self._closing and self.connected:
+        while not self._closing and self.connected and not self._busy():
             try:
                 message = reader.nextMessage()
             except w.SFTPBadMessage as e:
@@ -243,8 +279,12 @@ class FileTransferServer(Protocol):
         function: Callable[..., Any],
         args: Sequence[Any],
         reply: Callable[[Any], w.Message | None],
+        opening: bool = False,
     ) -> None:
-        """Call the file system; send ``reply(result)`` or the error's status, exactly once."""
+        """Call the file system; send ``reply(result)`` or the error's status, exactly once.
+
+        ``opening``: the request opens a handle (counted against ``maxOpenHandles`` while
+        the file system works on it)."""
         try:
             result = function(*args)
             if inspect.iscoroutine(result):
@@ -254,9 +294,13 @@ class FileTransferServer(Protocol):
             return
         if isinstance(result, Deferred):
             self._outstanding += 1
+            self._opening += opening
 
             def answered() -> None:
                 self._outstanding -= 1
+                self._opening -= opening
+                if self.connected and not self._closing:
+                    self._processBuffered()  # requests left unread while too many pended
                 if self._closeWhenAnswered and not self._outstanding:
                     self._lose()
 
@@ -334,7 +378,7 @@ class FileTransferServer(Protocol):
         return obj
 
     def _handleSlotFree(self, requestID: int) -> bool:
-        if len(self._handles) >= self.maxOpenHandles:
+        if len(self._handles) + self._opening >= self.maxOpenHandles:
             self._sendStatus(requestID, w.FX.FAILURE, "Too many open handles")
             return False
         return True
@@ -363,6 +407,7 @@ class FileTransferServer(Protocol):
             self.fileSystem.openFile,
             (m.filename, m.pflags, m.attrs),
             lambda f: self._handleReply(rid, f, f.close),
+            opening=True,
         )
 
     def _opendir(self, m: w.OpenDir) -> None:
@@ -374,6 +419,7 @@ class FileTransferServer(Protocol):
             self.fileSystem.openDirectory,
             (m.path,),
             lambda listing: self._handleReply(rid, _Directory(listing), listing.close),
+            opening=True,
         )
 
     def _close(self, m: w.Close) -> None:
