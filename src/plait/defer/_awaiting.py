@@ -32,32 +32,45 @@ if TYPE_CHECKING:
 
     from ._deferred import Deferred
 
-__all__ = ["_AwaitingDeferred"]
+__all__ = ["_PENDING", "_AwaitingDeferred"]
 
 _Callback = Callable[["_AwaitingDeferred"], object]
+
+# The waiter's result before the Deferred fires for it.
+_PENDING: Any = object()
+
+_getRunningLoop: Callable[[], asyncio.AbstractEventLoop] | None = None
+
+
+def _runningLoop() -> asyncio.AbstractEventLoop:
+    """``asyncio.get_running_loop()``; asyncio is imported on first use only."""
+    global _getRunningLoop
+    if _getRunningLoop is None:
+        from asyncio import get_running_loop
+
+        _getRunningLoop = get_running_loop
+    return _getRunningLoop()
 
 
 class _AwaitingDeferred:
     """A future-like view of one ``await`` on an unfired Deferred (see the module docstring).
 
-    Only ``deferred`` is set when made (``Deferred.__await__`` skips ``__init__``); the
-    asyncio-side slots are filled only when an asyncio Task waits on it.
+    Only ``deferred`` is set when made (``Deferred.__await__`` skips ``__init__``); the rest
+    are class defaults until an asyncio Task waits on it. (No ``__slots__``: an instance with
+    a dict is cheaper to make here, and reading an unset slot would raise.)
     """
 
-    __slots__ = ("_callbacks", "_cancelMessage", "_loop", "_result", "_thread", "deferred")
-
     deferred: Deferred[Any]
-    _loop: asyncio.AbstractEventLoop
-    _thread: int  # the loop's thread
-    _callbacks: list[tuple[_Callback, contextvars.Context | None]]
-    _result: object
-    _cancelMessage: Any
+    # asyncio's Task reads this (True: a future waited on) and sets it to False.
+    _asyncio_future_blocking = True
+    _loop: asyncio.AbstractEventLoop | None = None
+    _thread = 0  # the loop's thread
+    _callbacks: list[tuple[_Callback, contextvars.Context | None]] | None = None
+    _result: object = _PENDING
+    _cancelMessage: Any = None
 
     def __init__(self, deferred: Deferred[Any]) -> None:
         self.deferred = deferred
-
-    # asyncio's Task reads this (True: a future waited on) and sets it to False.
-    _asyncio_future_blocking = property(lambda self: True, lambda self, value: None)
 
     def __repr__(self) -> str:
         return f"<awaiting {self.deferred!r}>"
@@ -66,22 +79,19 @@ class _AwaitingDeferred:
 
     def get_loop(self) -> asyncio.AbstractEventLoop:
         """The running asyncio loop (the one whose Task awaits)."""
-        try:
-            return self._loop
-        except AttributeError:
-            import asyncio
-
-            self._loop = loop = asyncio.get_running_loop()
+        loop = self._loop
+        if loop is None:
+            loop = self._loop = _runningLoop()
             self._thread = get_ident()
-            return loop
+        return loop
 
     def done(self) -> bool:
         """Whether the Deferred has fired (for this awaiter)."""
-        return hasattr(self, "_result")
+        return self._result is not _PENDING
 
     def cancelled(self) -> bool:
         """Whether the Deferred failed with plait's ``CancelledError``."""
-        result = getattr(self, "_result", None)
+        result = self._result
         return isinstance(result, Failure) and result.check(CancelledError) is not None
 
     def add_done_callback(
@@ -89,19 +99,18 @@ class _AwaitingDeferred:
     ) -> None:
         """Schedule ``fn(self)`` on the loop once the Deferred fires (as asyncio futures do)."""
         loop = self.get_loop()
-        if self.done():
+        if self._result is not _PENDING:
             loop.call_soon(fn, self, context=context)
             return
-        try:
-            callbacks = self._callbacks
-        except AttributeError:
+        callbacks = self._callbacks
+        if callbacks is None:
             self._callbacks = callbacks = []
             self.deferred.addBoth(self._fired)
         callbacks.append((fn, context))
 
     def remove_done_callback(self, fn: _Callback) -> int:
         """Forget ``fn``; how many were removed."""
-        callbacks = getattr(self, "_callbacks", [])
+        callbacks = self._callbacks or []
         kept = [(f, c) for f, c in callbacks if f != fn]
         self._callbacks = kept
         return len(callbacks) - len(kept)
@@ -110,7 +119,8 @@ class _AwaitingDeferred:
         # Returning None consumes the result: the awaiting Task owns it (and its failure).
         self._result = result
         loop = self._loop
-        callbacks = self._callbacks
+        assert loop is not None
+        callbacks = self._callbacks or []
         self._callbacks = []
         # Fired on another thread (a reactor running elsewhere): wake the loop up safely.
         schedule = loop.call_soon if get_ident() == self._thread else loop.call_soon_threadsafe
@@ -120,15 +130,16 @@ class _AwaitingDeferred:
     def result(self) -> object:
         """The Deferred's result; raises its failure (``asyncio.CancelledError`` for
         plait's ``CancelledError``)."""
-        import asyncio
+        result = self._result
+        if result is _PENDING:
+            import asyncio
 
-        try:
-            result = self._result
-        except AttributeError:
-            raise asyncio.InvalidStateError("the Deferred has not fired yet") from None
+            raise asyncio.InvalidStateError("the Deferred has not fired yet")
         if isinstance(result, Failure):
             if result.check(CancelledError):
-                message = getattr(self, "_cancelMessage", None)
+                import asyncio
+
+                message = self._cancelMessage
                 raise asyncio.CancelledError(
                     *(() if message is None else (message,))
                 ) from result.value
@@ -138,14 +149,14 @@ class _AwaitingDeferred:
     def exception(self) -> BaseException | None:
         """The failure's exception (``None`` for a result); raises as ``result`` would when
         not fired or cancelled."""
-        result = getattr(self, "_result", None)
-        if not self.done() or self.cancelled():
+        result = self._result
+        if result is _PENDING or self.cancelled():
             self.result()
         return result.value if isinstance(result, Failure) else None
 
     def cancel(self, msg: Any = None) -> bool:
         """Cancel the Deferred (its canceller runs); ``False`` if it already fired."""
-        if self.done():
+        if self._result is not _PENDING:
             return False
         self._cancelMessage = msg
         self.deferred.cancel()

@@ -19,7 +19,7 @@ from typing import (
 
 from plait.log import Logger
 
-from ._awaiting import _AwaitingDeferred
+from ._awaiting import _PENDING, _AwaitingDeferred
 from ._errors import AlreadyCalledError, CancelledError, TimeoutError
 from ._failure import Failure, _failureFromCaught
 
@@ -646,7 +646,9 @@ class Deferred(Generic[_T]):
             if sent is None:
                 # asyncio sends None and left the result on the waiter (a failure was raised
                 # by waiter.result()); plait's driver sent None itself, or the result.
-                return cast(_T, getattr(waiter, "_result", None))
+                result = waiter._result
+                if result is not _PENDING:
+                    return cast(_T, result)
             return cast(_T, sent)
         result = self.result
         if isinstance(result, Failure):
