@@ -208,3 +208,35 @@ def test_privileged_ports_need_root_avatar() -> None:
     assert not UnixConchUser("alice", 1000, 1000).allowListen("127.0.0.1", 80)
     assert UnixConchUser("root", 0, 0).allowListen("127.0.0.1", 80)
     assert not UnixConchUser("root", 0, 0).allowListen("0.0.0.0", 8080)
+
+
+def test_cancel_of_port_zero_forward_forgets_both_names(reactor: Any) -> None:
+    """Cancelling a port-0 forward by its bound port frees it entirely: no stale listener is
+    left under (address, 0), and a new port-0 forward is accepted."""
+    from plait.testing import successResultOf
+
+    client = SSHConnection()
+    server = SSHConnection(ConchUser("u"))
+    pair = ServicePair(client, server, reactor)
+    first = client.sendGlobalRequest(
+        b"tcpip-forward", TCPIPForward("127.0.0.1", 0).toData(), wantReply=True
+    )
+    pair.pump()
+    assert first is not None
+    bound = int.from_bytes(successResultOf(first)[:4], "big")
+    assert bound > 0
+    cancel = client.sendGlobalRequest(
+        b"cancel-tcpip-forward", TCPIPForward("127.0.0.1", bound).toData(), wantReply=True
+    )
+    pair.pump()
+    assert cancel is not None
+    successResultOf(cancel)
+    assert server.serverForwarding.listeners == {}
+    again = client.sendGlobalRequest(
+        b"tcpip-forward", TCPIPForward("127.0.0.1", 0).toData(), wantReply=True
+    )
+    pair.pump()
+    assert again is not None
+    assert int.from_bytes(successResultOf(again)[:4], "big") > 0
+    server.serviceStopped()
+    assert server.serverForwarding.listeners == {}

@@ -235,6 +235,9 @@ class ServerForwarding:
             port = self.listeners.pop((request.address, request.port), None)
             if port is None:
                 return False
+            # a port-0 forward is kept under both (address, 0) and (address, bound)
+            for key in [k for k, p in self.listeners.items() if p is port]:
+                del self.listeners[key]
             port.stopListening()
             return True
         if not self.avatar.allowListen(request.address, request.port):
