@@ -240,3 +240,24 @@ def test_cancel_of_port_zero_forward_forgets_both_names(reactor: Any) -> None:
     assert int.from_bytes(successResultOf(again)[:4], "big") > 0
     server.serviceStopped()
     assert server.serverForwarding.listeners == {}
+
+
+def test_permitlisten_and_permitopen_follow_authorized_keys_rules() -> None:
+    """permitlisten="PORT" means localhost:PORT and permitopen hosts match in any case, as
+    sshd reads them (a bare port used to match nothing, so the key could not forward)."""
+    from plait.ssh.session import SessionRestrictions
+    from plait.wire.ssh.keys import PrivateKey, parseAuthorizedKeys
+
+    blob = PrivateKey.generate("ed25519").publicKey().toOpenSSH()
+    line = b'permitlisten="8080",permitopen="Example.COM:22",permitopen="[::1]:*" ' + blob
+    (entry,) = parseAuthorizedKeys(line)
+    avatar = ConchUser("u", restrictions=SessionRestrictions.fromOptions(entry.options))
+    assert avatar.allowListen("localhost", 8080)
+    assert not avatar.allowListen("localhost", 8081)
+    assert not avatar.allowListen("127.0.0.1", 8080)
+    assert avatar.allowConnect("example.com", 22)
+    assert avatar.allowConnect("::1", 5432)
+    assert not avatar.allowConnect("example.com", 23)
+    assert not avatar.allowConnect("127.0.0.1", 22)
+    broken = ConchUser("u", restrictions=SessionRestrictions(permitOpen=("nonsense",)))
+    assert not broken.allowConnect("nonsense", 22)

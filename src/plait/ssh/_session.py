@@ -173,7 +173,7 @@ class ConchUser:
             return False
         if 0 < port < 1024 and not self.mayListenPrivileged():
             return False
-        return _permitted(self.restrictions.permitListen, address, port)
+        return _permitted(self.restrictions.permitListen, address, port, listen=True)
 
     def mayListenPrivileged(self) -> bool:
         """Whether ``tcpip-forward`` may bind ports below 1024 for this user (no, by default:
@@ -223,14 +223,25 @@ class ConchUser:
         return False
 
 
-def _permitted(patterns: tuple[str, ...], host: str, port: int) -> bool:
+def _permitted(patterns: tuple[str, ...], host: str, port: int, listen: bool = False) -> bool:
+    """``permitopen=``/``permitlisten=`` as sshd reads them (``authorized_keys`` rules: host
+    names in any case, ``[v6]:port``, ``*``; a ``permitlisten`` port alone means localhost);
+    a rule that does not parse permits nothing."""
     if not patterns:
         return True
+    from plait.wire.ssh.keys import AuthorizedKeyOptions, KeyFormatError
+
     for pattern in patterns:
-        phost, _, pport = pattern.rpartition(":")
-        phost = phost.strip("[]")
-        if phost in ("*", host) and pport in ("*", str(port)):
-            return True
+        rule = (
+            AuthorizedKeyOptions(permitListen=(pattern,))
+            if listen
+            else AuthorizedKeyOptions(permitOpen=(pattern,))
+        )
+        try:
+            if rule.allowsListen(host, port) if listen else rule.allowsOpen(host, port):
+                return True
+        except KeyFormatError:
+            continue
     return False
 
 
