@@ -84,10 +84,10 @@ def run(requests: int, pipeline: int) -> float:
     transport = NullTransport()
     channel.makeConnection(transport)  # type: ignore[arg-type]
     chunk = REQUEST * pipeline
-    start = time.perf_counter()
+    start = time.process_time()
     for _ in range(requests // pipeline):
         channel.dataReceived(chunk)
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     assert transport.written > requests * 60, transport.written
     return elapsed
 

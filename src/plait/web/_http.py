@@ -115,12 +115,13 @@ class HTTPChannel(Protocol):
                     return
                 data = b""
                 for event in events:
-                    if type(event) is BodyReceived:
-                        self._bodyReceived(event)
-                    elif type(event) is RequestReceived:
-                        self._requestReceived(event)
-                    elif type(event) is EndOfRequest:
+                    kind = type(event)
+                    if kind is RequestReceived:
+                        self._requestReceived(event)  # type: ignore[arg-type]
+                    elif kind is EndOfRequest:
                         self._endOfRequest()
+                    elif kind is BodyReceived:
+                        self._bodyReceived(event)  # type: ignore[arg-type]
                     if self._closed:
                         return
                 # A response finished at once and a pipelined request waits: go on with it.

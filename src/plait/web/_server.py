@@ -225,7 +225,6 @@ class Request:
     __slots__ = (
         "__weakref__",
         "_args",
-        "_bodySize",
         "_chunked",
         "_content",
         "_cookies",
@@ -237,7 +236,6 @@ class Request:
         "_requestHeaders",
         "_requestPairs",
         "_responseHeaders",
-        "_version",
         "channel",
         "clientproto",
         "code",
@@ -262,7 +260,7 @@ class Request:
         self.method = event.method
         target = event.target
         self.uri = target
-        version = self._version = event.version
+        version = event.version
         self.clientproto = b"HTTP/1.1" if version == b"1.1" else b"HTTP/" + version
         # Both header objects are built on first use: a plain GET often needs neither.
         self._requestPairs = event.headers
@@ -289,7 +287,6 @@ class Request:
         self._args: dict[bytes, list[bytes]] | None = None
         self._cookies: dict[bytes, bytes] | None = None
         self._content: IO[bytes] | None = None
-        self._bodySize = 0
         self._chunked = False
         self._noBody = False
         self._notifications: list[Deferred[None]] | None = None
@@ -345,7 +342,6 @@ class Request:
         if self._content is None:
             self._content = tempfile.SpooledTemporaryFile(max_size=self.site.spoolSize)  # noqa: SIM115
         self._content.write(data)
-        self._bodySize += len(data)
 
     @property
     def content(self) -> IO[bytes]:
