@@ -689,3 +689,19 @@ def test_opens_in_progress_count_against_the_handle_limit() -> None:
         d.callback(SlowFile(b"", 1))
     assert len(server._handles) == 2
     assert all(isinstance(m, w.Handle) for m in _replies(transport))
+
+
+def test_copy_data_stops_at_the_source_end_as_it_was(s: Session, home: Path) -> None:
+    """copy-data "to the end" of a file into itself past its end copies it once (the end
+    does not run away), and a non-regular source (/dev/zero: no end) is refused."""
+    (home / "f").write_bytes(b"0123456789")
+    f = s.run(s.client.openFile(b"f", FXF.READ | FXF.WRITE))
+    s.run(s.client.copyData(f, f, readOffset=0, writeOffset=10))
+    s.run(s.client.copyData(f, f, readOffset=15, length=100, writeOffset=20))
+    s.run(f.close())
+    assert (home / "f").read_bytes() == b"0123456789" * 2 + b"56789"
+    if os.path.exists("/dev/zero"):
+        zero = s.run(s.client.openFile(b"/dev/zero", FXF.READ))
+        out = s.run(s.client.openFile(b"out", FXF.WRITE | FXF.CREAT))
+        s.fail(s.client.copyData(zero, out), FX.OP_UNSUPPORTED)
+        assert (home / "out").read_bytes() == b""

@@ -134,10 +134,17 @@ class UnixSFTPFile:
         (another ``UnixSFTPFile``) at ``destinationOffset``, in the kernel where it can."""
         if not isinstance(destination, UnixSFTPFile):
             raise NotImplementedError("copy-data between different file systems")
-        remaining = length or None
+        # Only from a regular file, and no further than its end as it is now: "to the end" of
+        # /dev/zero, or of a file copied into itself past its end, would never come, and this
+        # runs on the reactor's thread.
+        st = os.fstat(self.fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise SFTPError(FX.OP_UNSUPPORTED, "copy-data reads only regular files")
+        available = max(0, st.st_size - offset)
+        remaining = min(length, available) if length else available
         rangeCopy = True
-        while remaining is None or remaining > 0:
-            n = _COPY_CHUNK if remaining is None else min(remaining, _COPY_CHUNK)
+        while remaining > 0:
+            n = min(remaining, _COPY_CHUNK)
             copied = 0
             if rangeCopy:
                 try:
@@ -156,8 +163,7 @@ class UnixSFTPFile:
                 break
             offset += copied
             destinationOffset += copied
-            if remaining is not None:
-                remaining -= copied
+            remaining -= copied
 
     def fsync(self) -> None:
         """``fsync`` (fsync@openssh.com)."""
