@@ -28,8 +28,6 @@ from ._asyncio_stream import (
     AsyncioStreamConnection,
     AsyncioTCPConnection,
     AsyncioUNIXConnection,
-    _ClientAdapter,
-    _ServerAdapter,
 )
 from ._streamclient import ConnectAttempt
 from ._tcp import TCPConnectAttempt, TCPConnector, TCPPort
@@ -71,6 +69,10 @@ class _AsyncioServing:
         self, loop: asyncio.AbstractEventLoop, sock: _Socket
     ) -> Any:  # a coroutine of an asyncio.Server
         raise NotImplementedError
+
+    def _newConnection(self) -> AsyncioStreamConnection:
+        """asyncio's protocol factory: a connection that builds its protocol once made."""
+        return self.asyncioConnectionClass(None, self.reactor, None, self)
 
     def _startReading(self) -> None:
         if self._reading:
@@ -137,7 +139,7 @@ class AsyncioTCPPort(_AsyncioServing, TCPPort):
     asyncioConnectionClass = AsyncioTCPConnection
 
     def _createServer(self, loop: asyncio.AbstractEventLoop, sock: _Socket) -> Any:
-        return loop.create_server(lambda: _ServerAdapter(self), sock=sock, backlog=self.backlog)
+        return loop.create_server(self._newConnection, sock=sock, backlog=self.backlog)
 
 
 class AsyncioUNIXPort(_AsyncioServing, UNIXPort):
@@ -147,9 +149,7 @@ class AsyncioUNIXPort(_AsyncioServing, UNIXPort):
     asyncioConnectionClass = AsyncioUNIXConnection
 
     def _createServer(self, loop: asyncio.AbstractEventLoop, sock: _Socket) -> Any:
-        return loop.create_unix_server(
-            lambda: _ServerAdapter(self), sock=sock, backlog=self.backlog
-        )
+        return loop.create_unix_server(self._newConnection, sock=sock, backlog=self.backlog)
 
 
 class _AsyncioAttempt:
@@ -194,9 +194,7 @@ class _AsyncioAttempt:
         connector.transport = conn
         reactor = self.reactor
         loop: asyncio.AbstractEventLoop = reactor._loop
-        task = loop.create_task(
-            connector._createConnection(loop, lambda: _ClientAdapter(conn), sock)
-        )
+        task = loop.create_task(connector._createConnection(loop, lambda: conn, sock))
         pending = reactor._asyncioConnecting
         pending[task] = (conn, sock)
         task.add_done_callback(reactor._connectionCreated)

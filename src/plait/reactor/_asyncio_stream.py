@@ -54,34 +54,15 @@ def _ignore(data: object) -> None:
     """``write`` once the connection is closing: dropped, as on every plait transport."""
 
 
-class _Adapter(asyncio.Protocol):
-    """asyncio's protocol side of one connection: forwards events to the plait protocol."""
-
-    __slots__ = ("_conn", "data_received")
-
-    def __init__(self, conn: AsyncioStreamConnection) -> None:
-        self._conn = conn
-        self.data_received = conn._guardedDataReceived  # type: ignore[method-assign]
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._conn._made(transport)  # type: ignore[arg-type]
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._conn._lostConnection(exc)
-
-    def eof_received(self) -> bool:
-        return self._conn._eofReceived()
-
-    def pause_writing(self) -> None:
-        self._conn._pauseWriting()
-
-    def resume_writing(self) -> None:
-        self._conn._resumeWriting()
-
-
-class AsyncioStreamConnection:
+class AsyncioStreamConnection(asyncio.Protocol):
     """A plait stream transport over an asyncio transport (``ITransport``, ``IConsumer``,
-    ``IPushProducer``); subclasses add the addresses and options of their kind."""
+    ``IPushProducer``); subclasses add the addresses and options of their kind.
+
+    It is also the ``asyncio.Protocol`` asyncio calls (one object per connection, not two:
+    asyncio's names are snake_case, plait's camelCase). An accepted connection is made with
+    its port and builds its plait protocol in ``connection_made``; a client connection comes
+    with its protocol.
+    """
 
     __slots__ = (
         "__weakref__",
@@ -89,6 +70,7 @@ class AsyncioStreamConnection:
         "_hostAddr",
         "_loseWhenMade",
         "_peerAddr",
+        "_port",
         "_readEOF",
         "_socket",
         "_transport",
@@ -109,10 +91,11 @@ class AsyncioStreamConnection:
     # Whether to switch Nagle back on when made (asyncio turns TCP_NODELAY on for TCP).
     _nagle = False
 
-    def __init__(self, protocol: Any, reactor: Any, peer: Any) -> None:
+    def __init__(self, protocol: Any, reactor: Any, peer: Any, port: Any = None) -> None:
         self.protocol = protocol
         self.reactor = reactor
         self._peerAddr = peer
+        self._port = port
         self._hostAddr: Any = None
         self.connector: Any = None
         self._transport: asyncio.Transport | None = None
@@ -135,6 +118,46 @@ class AsyncioStreamConnection:
     def logPrefix(self) -> str:
         """The protocol's class name, for log messages."""
         return type(self.protocol).__name__
+
+    # -- asyncio.Protocol ------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        port = self._port
+        if port is not None:
+            if not port.connected:
+                # Accepted by the loop just before the port stopped (or the reactor shut down).
+                transport.abort()  # type: ignore[attr-defined]
+                return
+            try:
+                peer = port._peerAddress(transport.get_extra_info("peername"))
+                protocol = port.factory.buildProtocol(peer)
+            except Exception:
+                _log.failure(
+                    "Unhandled error in buildProtocol of {factory!r}; closing the connection",
+                    level=LogLevel.error,
+                    factory=port.factory,
+                )
+                transport.abort()  # type: ignore[attr-defined]
+                return
+            if protocol is None:
+                transport.abort()  # type: ignore[attr-defined]
+                return
+            self.protocol = protocol
+            self._peerAddr = peer
+            if port._shareHostAddress:
+                self._hostAddr = port._hostAddress
+        elif self.disconnected:
+            # A client connection the reactor gave up on (it shut down meanwhile).
+            transport.abort()  # type: ignore[attr-defined]
+            return
+        self._made(transport)  # type: ignore[arg-type]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._transport is not None:  # made (else never seen by a plait protocol)
+            self._lostConnection(exc)
+
+    def eof_received(self) -> bool:
+        return self._eofReceived() if self._transport is not None else False
 
     # -- events from asyncio ---------------------------------------------------------------
 
@@ -261,6 +284,10 @@ class AsyncioStreamConnection:
         elif producer is not None and self.producerPaused:
             self.producerPaused = False
             producer.resumeProducing()
+
+    data_received = _guardedDataReceived
+    pause_writing = _pauseWriting
+    resume_writing = _resumeWriting
 
     # -- ITransport ------------------------------------------------------------------------
 
@@ -429,73 +456,3 @@ class AsyncioUNIXConnection(AsyncioStreamConnection):
         """The remote address (``UNIXAddress(None)`` for an unnamed peer)."""
         peer: UNIXAddress = self._peerAddr
         return peer
-
-
-class _ClientAdapter(_Adapter):
-    """The adapter of a ``connectTCP``/``connectUNIX`` connection: one the reactor gave up on
-    (it shut down while asyncio was setting it up) is aborted unseen."""
-
-    __slots__ = ()
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        conn = self._conn
-        if conn.disconnected:
-            transport.abort()  # type: ignore[attr-defined]
-            return
-        conn._made(transport)  # type: ignore[arg-type]
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self._conn._transport is not None:
-            self._conn._lostConnection(exc)
-
-    def eof_received(self) -> bool:
-        return self._conn._eofReceived() if self._conn._transport is not None else False
-
-
-class _ServerAdapter(_Adapter):
-    """The adapter of a connection asyncio accepted: builds the plait protocol when made."""
-
-    __slots__ = ("_made", "_port")
-
-    def __init__(self, port: Any) -> None:
-        self._port = port
-        # uvloop looks data_received up before connection_made: bind it now, to a connection
-        # whose protocol is filled in once the peer is known.
-        conn = port.asyncioConnectionClass(None, port.reactor, None)
-        super().__init__(conn)
-        self._made = False
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        port = self._port
-        if not port.connected:
-            # Accepted by the loop just before the port stopped (or the reactor shut down).
-            transport.abort()  # type: ignore[attr-defined]
-            return
-        try:
-            peer = port._peerAddress(transport.get_extra_info("peername"))
-            protocol = port.factory.buildProtocol(peer)
-        except Exception:
-            _log.failure(
-                "Unhandled error in buildProtocol of {factory!r}; closing the connection",
-                level=LogLevel.error,
-                factory=port.factory,
-            )
-            transport.abort()  # type: ignore[attr-defined]
-            return
-        if protocol is None:
-            transport.abort()  # type: ignore[attr-defined]
-            return
-        conn = self._conn
-        conn.protocol = protocol
-        conn._peerAddr = peer
-        if port._shareHostAddress:
-            conn._hostAddr = port._hostAddress
-        self._made = True
-        conn._made(transport)  # type: ignore[arg-type]
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self._made:
-            self._conn._lostConnection(exc)
-
-    def eof_received(self) -> bool:
-        return self._conn._eofReceived() if self._made else False
