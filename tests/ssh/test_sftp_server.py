@@ -705,3 +705,38 @@ def test_copy_data_stops_at_the_source_end_as_it_was(s: Session, home: Path) -> 
         out = s.run(s.client.openFile(b"out", FXF.WRITE | FXF.CREAT))
         s.fail(s.client.copyData(zero, out), FX.OP_UNSUPPORTED)
         assert (home / "out").read_bytes() == b""
+
+
+def test_out_of_range_offsets_are_a_status_not_a_logged_failure(home: Path) -> None:
+    """Offsets and sizes past 2**63-1 (valid uint64s no system call takes) get FAILURE
+    "Value out of range", without an error traceback in the log for each request."""
+    from plait.log import globalLogPublisher
+
+    (home / "f").write_bytes(b"abc")
+    server, transport = _raw(home)
+    server.dataReceived(w.encodePacket(w.Init()) + w.encodePacket(w.Open(1, b"f", FXF.READ)))
+    handle = _replies(transport)[1]
+    assert isinstance(handle, w.Handle)
+    failures: list[Any] = []
+
+    def observe(event: dict[str, Any]) -> None:
+        if "log_failure" in event:
+            failures.append(event)
+
+    globalLogPublisher.addObserver(observe)
+    try:
+        big = 2**64 - 1
+        server.dataReceived(
+            w.encodePacket(w.Read(2, handle.handle, big, 10))
+            + w.encodePacket(w.Write(3, handle.handle, big, b"x"))
+            + w.encodePacket(w.SetStat(4, b"f", FileAttributes(size=big)))
+        )
+    finally:
+        globalLogPublisher.removeObserver(observe)
+    assert [(m.requestID, m.code, m.message) for m in _replies(transport)] == [  # type: ignore[attr-defined]
+        (2, FX.FAILURE, "Value out of range"),
+        (3, FX.FAILURE, "Value out of range"),
+        (4, FX.FAILURE, "Value out of range"),
+    ]
+    assert failures == []
+    assert (home / "f").read_bytes() == b"abc"

@@ -45,6 +45,9 @@ def statusForException(exc: BaseException) -> tuple[int, str]:
         if exc.errno in (errno.EACCES, errno.EPERM):
             return FX.PERMISSION_DENIED, STATUS_MESSAGES[FX.PERMISSION_DENIED]
         return FX.FAILURE, exc.strerror or STATUS_MESSAGES[FX.FAILURE]
+    if isinstance(exc, OverflowError):
+        # an offset or size no system call takes (a uint64 past 2**63-1): the client's error
+        return FX.FAILURE, "Value out of range"
     return FX.FAILURE, str(exc) or STATUS_MESSAGES[FX.FAILURE]
 
 

@@ -268,7 +268,7 @@ class FileTransferServer(Protocol):
 
     def _sendError(self, requestID: int, error: BaseException) -> None:
         code, text = statusForException(error)
-        if code == w.FX.FAILURE and not isinstance(error, (SFTPError, OSError)):
+        if code == w.FX.FAILURE and not isinstance(error, (SFTPError, OSError, OverflowError)):
             # A bug in the file system, not a refusal: the operator wants the traceback.
             self.log.failure("SFTP file system failed", Failure(error), level=LogLevel.error)
         self._sendStatus(requestID, code, text)
