@@ -1,9 +1,9 @@
 """Stream connections on asyncio's transports, for ``AsyncioReactor``.
 
 ``AsyncioStreamConnection`` is the plait transport facade over an asyncio transport (``write``
-is the asyncio transport's own bound method, swapped for a no-op once the connection closes);
-``_Adapter`` is the ``asyncio.Protocol`` that forwards asyncio's events to it. TCP and Unix
-connections, accepted (``_ServerAdapter``, made by a port in ``_asyncio_ports``) or connected
+is the asyncio transport's own bound method, swapped for a no-op once the connection closes),
+and is itself the ``asyncio.Protocol`` that turns asyncio's events into the plait protocol's.
+TCP and Unix connections, accepted (made by a port in ``_asyncio_ports``) or connected
 (``connectTCP``/``connectUNIX``), are all of this kind; under uvloop their reads and writes run
 in uvloop's C code.
 
