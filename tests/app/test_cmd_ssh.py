@@ -8,6 +8,7 @@ import os
 import pwd
 import stat
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -123,7 +124,9 @@ def test_realm_builds_account_avatar() -> None:
     interface, avatar, logout = realm.requestAvatar(me.pw_name.encode(), None, object)
     assert interface is object
     assert (avatar.uid, avatar.gid, avatar.home) == (me.pw_uid, me.pw_gid, me.pw_dir)
-    assert avatar.restrictions.environment == {"SHLVL": "1"}
+    session = SimpleNamespace(env={b"SHLVL": b"5"}, conn=None, pty=None)
+    assert avatar.environment(session, None)["SHLVL"] == "1"  # the server's setting wins
+    assert avatar.restrictions.environment == {}
     assert callable(logout)
 
 

@@ -109,8 +109,11 @@ class SSHDUser(UnixConchUser):
     runs ``python -m plait.ssh.sftp`` as that user, as OpenSSH runs its sftp-server.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, serverEnvironment: dict[str, str] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.serverEnvironment = dict(serverEnvironment or {})
         if self._sameUser():
             from plait.ssh.sftp import FileTransferServer, UnixSFTPFileSystem
 
@@ -121,6 +124,13 @@ class SSHDUser(UnixConchUser):
 
     def _sameUser(self) -> bool:
         return self.uid is None or self.uid == os.geteuid()
+
+    def environment(self, session: Any, originalCommand: bytes | None) -> dict[str, str]:
+        """The session's environment with the server's own settings on top (sshd's SetEnv;
+        unlike a key's ``environment=``, not subject to PermitUserEnvironment)."""
+        env = super().environment(session, originalCommand)
+        env.update(self.serverEnvironment)
+        return env
 
     def openSubsystem(self, session: Any, name: bytes) -> bool:
         """``sftp`` as another user runs in a process of that user."""
@@ -157,7 +167,6 @@ class UnixSSHRealm:
         if self.onlyUid is not None and account.pw_uid != self.onlyUid:
             raise UnauthorizedLogin(f"this server serves only uid {self.onlyUid}")
         restrictions = SessionRestrictions.fromOptions(getattr(avatarId, "options", None))
-        restrictions.environment = {**self.environment, **restrictions.environment}
         avatar = SSHDUser(
             account.pw_name,
             account.pw_uid,
@@ -165,6 +174,7 @@ class UnixSSHRealm:
             account.pw_dir,
             account.pw_shell or "/bin/sh",
             restrictions=restrictions,
+            serverEnvironment=self.environment,
         )
         interface = interfaces[0] if interfaces else ConchUser
         return interface, avatar, avatar.logout
