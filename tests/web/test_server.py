@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -40,6 +41,28 @@ def test_hello() -> None:
     assert (status, body, headers["content-length"]) == (200, b"Hello, world!", "13")
     assert "date" in headers and headers["server"] == "plait"
     assert not s.transport.disconnecting
+
+
+def test_plain_answer_same_bytes_as_general_path() -> None:
+    """A 200 with nothing set but the body is written exactly as the general head builder does."""
+
+    class Reasoned(Hello):
+        def render_GET(self, request: Any) -> bytes:
+            request.setResponseCode(200, b"OK")  # an explicit reason takes the general path
+            return b"Hello, world!"
+
+    plain, general = Served(Hello()), Served(Reasoned())
+    plain.send(GET)
+    general.send(GET)
+    # The Date line may differ if a second ends between the two; the rest may not.
+    written = [re.sub(rb"Date: [^\r]*", b"Date: -", s.transport.value()) for s in (plain, general)]
+    assert (
+        written[0]
+        == written[1]
+        == (
+            b"HTTP/1.1 200 OK\r\nDate: -\r\nServer: plait\r\nContent-Length: 13\r\n\r\nHello, world!"
+        )
+    )
 
 
 def test_keep_alive_two_requests() -> None:

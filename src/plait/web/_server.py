@@ -28,6 +28,7 @@ __all__ = ["Request", "Session", "Site"]
 _log = Logger("plait.web")
 _NO_BODY_CODES = frozenset((204, 304))
 _SERVER_LINE = b"Server: plait\r\n"
+_OK_11 = b"HTTP/1.1 200 OK\r\n"
 _dateCache: list[Any] = [0, b"", b""]
 _statusCache: dict[tuple[bytes, int], bytes] = {}
 _lengthCache: dict[int, bytes] = {}
@@ -680,14 +681,30 @@ class Request:
             self.write(body)
             self.finish()
             return
+        transport = self.channel.transport
+        assert transport is not None
+        if (
+            self._responseHeaders is None
+            and self.code == 200
+            and self.keepAlive
+            and self.clientproto == b"HTTP/1.1"
+            and self.code_message is None
+            and self._cookiesOut is None
+            and self.method != b"HEAD"
+        ):
+            # The common answer (200, keep-alive, only the body set): what _head would write.
+            self.startedWriting = True
+            length = self.sentLength = len(body)
+            lengthLine = _lengthCache.get(length) or _lengthLine(length)
+            transport.write(b"".join((_OK_11, _dateLine(True), lengthLine, b"\r\n", body)))
+            self._finished()
+            return
         try:
             head = self._head(len(body))
         except ValueError:
             self.startedWriting = False
             self.processingFailed(Failure())
             return
-        transport = self.channel.transport
-        assert transport is not None
         if self._noBody:
             transport.write(head)
         else:
