@@ -238,7 +238,8 @@ class RecordingSocket:
 
 @pytest.mark.skipif(not hasattr(socket, "TCP_QUICKACK"), reason="Linux only")
 def test_small_reads_are_acked_at_once() -> None:
-    """Each small read (handshake messages) sets TCP_QUICKACK again; a bulk read does not."""
+    """Each small read not answered at once (handshake messages) sets TCP_QUICKACK again; a bulk
+    read does not."""
     server = SSHServerFactory([HOST_KEY], {}, reactor=Clock()).buildProtocol(None)  # type: ignore[arg-type]
     transport = StringTransport()
     sock = RecordingSocket()

@@ -223,8 +223,6 @@ class SSHTransportBase(Protocol):
         """Feed the machine, deliver its events, write what they produced."""
         if self._closing:
             return
-        if self._socket is not None and len(data) < _QUICKACK_BELOW:
-            self._quickAck()
         self._delivering = True
         try:
             self.machine.receiveData(data)
@@ -233,7 +231,12 @@ class SSHTransportBase(Protocol):
             self._protocolFailed(e)
         finally:
             self._delivering = False
-        self._flush()
+        out = self.machine.dataToSend()
+        if out:
+            if self.transport is not None:
+                self.transport.write(out)  # carries the ACK of what came in
+        elif self._socket is not None and len(data) < _QUICKACK_BELOW:
+            self._quickAck()
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         """Stop the service and the timers; log why the connection ended."""
@@ -254,10 +257,12 @@ class SSHTransportBase(Protocol):
         """ACK what just arrived now rather than up to 40 ms later.
 
         OpenSSH's ``ssh`` leaves Nagle on for non-interactive sessions, so when it sends two
-        small messages in a row with no answer between them (KEXINIT then KEX_ECDH_INIT,
+        small messages in a row and the first needs no answer (KEXINIT then KEX_ECDH_INIT,
         NEWKEYS then SERVICE_REQUEST), the second waits for our ACK of the first, which
         Linux delays (it expects to piggyback the ACK on an answer): two 40 ms stalls per
-        connection. TCP_QUICKACK is not sticky, so it is set again on each small read.
+        connection. So a small read that we do not answer at once is ACKed now (setting
+        TCP_QUICKACK sends the pending ACK; it is not sticky). A read that is answered, or a
+        bulk one, is left to the normal ACKs.
         """
         sock = self._socket
         if sock is None or _TCP_QUICKACK is None:
