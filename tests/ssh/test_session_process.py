@@ -309,3 +309,29 @@ def test_nul_in_command_is_refused_cleanly(reactor: Any, tmp_path: Path) -> None
         globalLogPublisher.removeObserver(observe)
     assert outcome == [RequestFailedError]
     assert failures == []
+
+
+def test_terminal_modes_a_pty_refuses_keep_the_others() -> None:
+    """Control modes a pty refuses (PARENB alone gives EINVAL on Linux) do not fail the
+    pty-req: the other modes still apply, and openSessionPTY never raises termios.error."""
+    import termios
+
+    from plait.ssh.session import applyTerminalModes, openSessionPTY
+    from plait.wire.ssh.connection import PtyRequest, TerminalMode
+
+    for modes in (((TerminalMode.PARENB, 1),), ((TerminalMode.CS7, 1),)):
+        master, slave = os.openpty()
+        try:
+            before = termios.tcgetattr(slave)
+            applyTerminalModes(slave, modes)
+            assert termios.tcgetattr(slave)[3] == before[3]
+        finally:
+            os.close(master)
+            os.close(slave)
+        request = PtyRequest(b"xterm", 80, 24, 0, 0, ((TerminalMode.ECHO, 0), *modes))
+        master, slave, name = openSessionPTY(request, None)
+        try:
+            assert name.startswith("/dev/")
+        finally:
+            os.close(master)
+            os.close(slave)

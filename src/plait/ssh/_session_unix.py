@@ -96,8 +96,12 @@ _FLAGS = {
 
 
 def applyTerminalModes(fd: int, modes: tuple[tuple[int, int], ...]) -> None:
-    """Set the encoded terminal ``modes`` on the terminal ``fd`` (unknown ones are skipped)."""
+    """Set the encoded terminal ``modes`` on the terminal ``fd`` (unknown ones are skipped).
+
+    A pty may refuse control modes (CS7, PARENB: EINVAL on Linux); the other modes are then
+    applied without them. Raises ``termios.error`` only if even that fails."""
     attrs: list[Any] = termios.tcgetattr(fd)
+    originalControl = attrs[2]
     cc = list(attrs[6])
     for opcode, value in modes:
         ccName = _CC.get(opcode)  # type: ignore[call-overload]
@@ -119,7 +123,13 @@ def applyTerminalModes(fd: int, modes: tuple[tuple[int, int], ...]) -> None:
             continue
         attrs[which] = attrs[which] | bit if value else attrs[which] & ~bit
     attrs[6] = cc
-    termios.tcsetattr(fd, termios.TCSANOW, attrs)
+    try:
+        termios.tcsetattr(fd, termios.TCSANOW, attrs)
+    except termios.error:
+        if attrs[2] == originalControl:
+            raise
+        attrs[2] = originalControl
+        termios.tcsetattr(fd, termios.TCSANOW, attrs)
 
 
 def readTerminalModes(fd: int) -> tuple[tuple[int, int], ...]:
@@ -199,7 +209,10 @@ def openSessionPTY(pty: PtyRequest, uid: int | None) -> tuple[int, int, str]:
     master, slave = os.openpty()
     try:
         name = os.ttyname(slave)
-        applyTerminalModes(slave, pty.modes)
+        try:
+            applyTerminalModes(slave, pty.modes)
+        except termios.error as e:  # the client's modes, not our failure: keep the defaults
+            _log.info("terminal modes not applied: {error}", error=e)
         setWindowSize(slave, pty.rows, pty.columns, pty.width, pty.height)
         if uid is not None:
             _giveTTY(name, uid)
