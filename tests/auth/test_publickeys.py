@@ -252,3 +252,11 @@ def test_through_portal(tmp_path: Path) -> None:
     successResultOf(portal.login(signed(ED), None, "IUser"))
     avatarId = realm.requests[0][0]
     assert avatarId.options.noPty
+
+
+def test_system_users_with_nul_in_the_name_are_unknown() -> None:
+    """A publickey attempt for "root\\0x" (the password database cannot look it up) is an
+    unknown user, not a ValueError from pwd logged as a checker failure."""
+    checker = AuthorizedKeysChecker()
+    failureResultOf(checker.requestAvatarId(query(ED, user=b"root\0x")), UnauthorizedLogin)
+    failureResultOf(checker.requestAvatarId(signed(ED, user=b"ro\0ot")), UnauthorizedLogin)

@@ -157,3 +157,31 @@ def test_pam_conversation_without_reactor_needs_ready_answers(pamConfdir: str) -
     assert successResultOf(checker.requestAvatarId(ready)) == b"alice"
     pending = PluggableAuthenticationModules(b"alice", lambda m: Deferred())
     failureResultOf(checker.requestAvatarId(pending), UnauthorizedLogin)
+
+
+@needsPAM
+def test_pam_refuses_nul_in_names_passwords_and_answers(pamConfdir: str) -> None:
+    """libpam reads C strings: a NUL would cut "alice\\0junk" to alice (and the realm would
+    get "alice\\0junk"), so such names, passwords and conversation answers are refused."""
+    reactor = InlineThreadReactor()
+    checker = PAMChecker(reactor, service="plaittest", confdir=pamConfdir)
+    for creds in [
+        UsernamePassword(b"alice\0junk", b"s3cret"),
+        UsernamePassword(b"alice", b"s3cret\0junk"),
+        PluggableAuthenticationModules(b"alice\0x", lambda m: [b"s3cret"] * len(m)),
+        PluggableAuthenticationModules(b"alice", lambda m: [b"s3cret\0x"] * len(m)),
+    ]:
+        failureResultOf(checker.requestAvatarId(creds), UnauthorizedLogin)
+    ok = checker.requestAvatarId(UsernamePassword(b"alice", b"s3cret"))
+    assert successResultOf(ok) == b"alice"
+
+
+def test_unix_checker_libcrypt_refuses_nul_in_password(tmp_path: Path) -> None:
+    """A password with a NUL is refused where libcrypt would check only its first part."""
+    hashed = systemCrypt(b"pw", "$y$j9T$F5Jx5fExrKuPp53xLKQ..1")
+    if hashed is None:
+        pytest.skip("no libxcrypt with yescrypt here")
+    checker = UNIXPasswordChecker(None, shadowPath=shadow(tmp_path, [f"alice:{hashed}:1::::::"]))
+    failureResultOf(
+        checker.requestAvatarId(UsernamePassword(b"alice", b"pw\0x")), UnauthorizedLogin
+    )

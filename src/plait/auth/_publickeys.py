@@ -103,7 +103,7 @@ def _pwdHome(username: bytes) -> tuple[str, int] | None:
 
     try:
         entry = pwd.getpwnam(username.decode("utf-8"))
-    except (KeyError, UnicodeDecodeError):
+    except (KeyError, UnicodeDecodeError, ValueError):  # ValueError: a NUL in the name
         return None
     return entry.pw_dir, entry.pw_uid
 

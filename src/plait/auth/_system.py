@@ -121,8 +121,8 @@ def _pamAuthenticate(
         except Exception as e:  # the user went away, or gave up
             _log.info("PAM conversation ended: {error}", error=str(e))
             return _PAM_CONV_ERR
-        if len(answers) != n:
-            return _PAM_CONV_ERR
+        if len(answers) != n or any(a is not None and b"\0" in a for a in answers):
+            return _PAM_CONV_ERR  # an answer C cannot hold whole
         # libpam frees the array and each answer, so both come from the C heap.
         array = libc.calloc(n, ctypes.sizeof(_PamResponse))
         if not array:
@@ -203,6 +203,10 @@ class PAMChecker:
         """The username when PAM accepts; else ``UnauthorizedLogin``."""
         if not pamAvailable():
             return fail(UnauthorizedLogin("libpam.so.0 is not available"))
+        # libpam takes C strings: "alice\0junk" would log in as alice (and be "alice\0junk"
+        # to the realm), a password would be cut at its NUL.
+        if b"\0" in credentials.username or b"\0" in getattr(credentials, "password", b""):
+            return fail(UnauthorizedLogin("NUL in user name or password"))
         rhost = getattr(credentials, "clientAddress", None)
         if isinstance(credentials, IUsernamePassword):
             respond = _passwordResponder(credentials.username, credentials.password)
@@ -248,6 +252,8 @@ def _checkShadow(password: bytes, hashed: str) -> bool:
             return verifyPassword(password, hashed)
         except ValueError:
             return False
+    if b"\0" in password:
+        return False  # crypt(3) would check only what comes before the NUL
     computed = systemCrypt(password, hashed)
     return computed is not None and hmac.compare_digest(computed.encode(), hashed.encode())
 
