@@ -124,9 +124,11 @@ class HTTPChannel(Protocol):
                         self._bodyReceived(event)  # type: ignore[arg-type]
                     if self._closed:
                         return
-                # A response finished at once and a pipelined request waits: go on with it.
-                if not self._cycled or not parser.hasBufferedData:
+                if not self._cycled:
                     break
+                if not parser.hasBufferedData:
+                    return  # answered at once and nothing waits: idle, as requestDone left it
+                # A response finished at once and a pipelined request waits: go on with it.
                 self._cycled = False
         finally:
             self._feeding = False
