@@ -281,3 +281,31 @@ def test_env_names_and_values_execve_cannot_hold_are_refused() -> None:
     successResultOf(good)
     server = next(iter(pair.server.channels.values()))  # type: ignore[attr-defined]
     assert server.env == {b"LC_ALL": b"C"}
+
+
+def test_forced_command_wins_over_exec_and_subsystem() -> None:
+    """With command= (a key's forced command), an exec request runs the forced command, not
+    the client's (which stays visible as session.command), and so does a subsystem."""
+    commands: list[bytes] = []
+
+    def execFactory(avatar: Any, command: bytes) -> Shell:
+        commands.append(command)
+        return Shell(avatar)
+
+    avatar = ConchUser(
+        "grace",
+        execProtocolFactory=execFactory,
+        restrictions=SessionRestrictions(forcedCommand=b"status"),
+    )
+    avatar.subsystemLookup[b"sftp"] = Shell
+    pair, client = makePair(avatar)
+    first = openedSession(pair, client)
+    exe = first.execCommand(b"import os; os.system('sh')")
+    second = openedSession(pair, client)
+    sub = second.subsystem(b"sftp")
+    pair.pump()
+    successResultOf(exe)
+    successResultOf(sub)
+    assert commands == [b"status", b"status"]
+    sessions = list(pair.server.channels.values())  # type: ignore[attr-defined]
+    assert sessions[0].command == b"import os; os.system('sh')"

@@ -199,10 +199,12 @@ class ConchUser:
         return True
 
     def execCommand(self, session: SSHSession, command: bytes) -> bool:
-        """Run ``command``: an ``execProtocolFactory`` Protocol over the session."""
+        """Run ``command``: an ``execProtocolFactory`` Protocol over the session (the forced
+        command instead, if there is one: the client's is then only ``session.command``)."""
         if self.execProtocolFactory is None:
             return False
-        session.runProtocol(self.execProtocolFactory(self, command))
+        forced = self.restrictions.forcedCommand
+        session.runProtocol(self.execProtocolFactory(self, command if forced is None else forced))
         return True
 
     def openSubsystem(self, session: SSHSession, name: bytes) -> bool:
