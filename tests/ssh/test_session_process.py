@@ -220,6 +220,8 @@ def test_from_passwd_and_realm() -> None:
     assert built.restrictions.forcedCommand == b"true" and built.restrictions.noPty
     with pytest.raises(UnauthorizedLogin):
         realm.requestAvatar(b"no-such-user-here", None, "I")
+    with pytest.raises(UnauthorizedLogin):  # pwd cannot even look it up: still no such user
+        realm.requestAvatar(me.pw_name.encode() + b"\0x", None, "I")
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="switching users needs root")

@@ -329,7 +329,10 @@ class UnixConchUser(ConchUser):
         """The avatar of a system account (uid, gid, home and shell from the password
         database); ``KeyError`` if there is no such user."""
         name = os.fsdecode(username)
-        entry = pwd.getpwnam(name)
+        try:
+            entry = pwd.getpwnam(name)
+        except ValueError:  # a NUL in the name: no account has it
+            raise KeyError(name) from None
         return cls(
             name,
             entry.pw_uid,
