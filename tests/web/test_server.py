@@ -65,6 +65,24 @@ def test_plain_answer_same_bytes_as_general_path() -> None:
     )
 
 
+def test_get_header_before_and_after_headers_object() -> None:
+    """getHeader gives the last value of a name, case-insensitively, with few or many headers."""
+    seen: list[object] = []
+
+    class Peek(Hello):
+        def render_GET(self, request: Any) -> bytes:
+            seen.append((request.getHeader("X-A"), request.getHeader(b"x-b")))
+            request.requestHeaders.addRawHeader(b"x-b", b"3")
+            seen.append((request.getHeader(b"X-a"), request.getHeader(b"x-b")))
+            return b"ok"
+
+    s = Served(Peek())
+    s.send(b"GET / HTTP/1.1\r\nHost: h\r\nX-A: 1\r\nX-A: 2\r\n\r\n")
+    many = b"".join(b"X-%d: %d\r\n" % (i, i) for i in range(30))
+    s.send(b"GET / HTTP/1.1\r\nHost: h\r\nX-A: 1\r\n" + many + b"X-A: 2\r\n\r\n")
+    assert seen == [(b"2", None), (b"2", b"3")] * 2
+
+
 def test_keep_alive_two_requests() -> None:
     """Two requests one after the other on one connection get two responses."""
     s = Served(Hello())

@@ -32,6 +32,7 @@ _OK_11 = b"HTTP/1.1 200 OK\r\n"
 _dateCache: list[Any] = [0, b"", b""]
 _statusCache: dict[tuple[bytes, int], bytes] = {}
 _lengthCache: dict[int, bytes] = {}
+_SCANNED_HEADERS = 12  # getHeader looks through this many parsed pairs before building Headers
 
 
 def _dateLine(withServer: bool = False) -> bytes:
@@ -198,7 +199,9 @@ def _quoteLog(value: bytes | None) -> str:
     if value is None:
         return "-"
     text = value.decode("latin-1")
-    return text.replace("\\", "\\\\").replace('"', '\\"')
+    if "\\" in text or '"' in text:
+        text = text.replace("\\", "\\\\").replace('"', '\\"')
+    return text
 
 
 _logDateCache: list[Any] = [0, ""]
@@ -455,7 +458,15 @@ class Request:
         """The last value of request header ``key``, or None."""
         if isinstance(key, str):
             key = key.encode("ascii")
-        values = self.requestHeaders._raw.get(key.lower())
+        key = key.lower()
+        headers = self._requestHeaders
+        if headers is None and len(self._requestPairs) <= _SCANNED_HEADERS:
+            found = None
+            for name, value in self._requestPairs:  # a few pairs: no need for the dict yet
+                if name == key:
+                    found = value
+            return found
+        values = self.requestHeaders._raw.get(key)
         return values[-1] if values else None
 
     def setHeader(self, name: bytes | str, value: bytes | str) -> None:
