@@ -309,3 +309,21 @@ def test_forced_command_wins_over_exec_and_subsystem() -> None:
     assert commands == [b"status", b"status"]
     sessions = list(pair.server.channels.values())  # type: ignore[attr-defined]
     assert sessions[0].command == b"import os; os.system('sh')"
+
+
+def test_sessions_per_connection_are_bounded() -> None:
+    """At most maxSessions (default 10, as OpenSSH) session channels are open at once; a
+    closed one makes room again."""
+    avatar = ConchUser("heidi", shellProtocolFactory=Shell)
+    assert avatar.maxSessions == 10
+    avatar.maxSessions = 3
+    pair, client = makePair(avatar)
+    sessions = [openedSession(pair, client) for _ in range(3)]
+    extra = SSHClientSession()
+    openSession(client, extra)
+    pair.pump()
+    failure = failureResultOf(extra.opened, ChannelOpenError)
+    assert failure.value.reasonCode == OpenFailureReason.RESOURCE_SHORTAGE
+    sessions[0].loseConnection()
+    pair.pump()
+    openedSession(pair, client)

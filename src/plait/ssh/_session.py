@@ -95,7 +95,8 @@ class ConchUser:
     ``(avatar) -> Protocol``. ``channelLookup`` maps channel types to channel factories called
     with ``remoteWindow, remoteMaxPacket, data, avatar, conn`` keywords (a factory may
     return a Deferred, or raise ``ChannelOpenError``). ``envAllowed(name)`` decides which
-    ``env`` requests are kept (default ``LANG`` and ``LC_*``).
+    ``env`` requests are kept (default ``LANG`` and ``LC_*``). ``maxSessions`` bounds the
+    ``session`` channels open at once on one connection (OpenSSH's MaxSessions, 10).
     """
 
     def __init__(
@@ -106,12 +107,14 @@ class ConchUser:
         execProtocolFactory: Callable[[Any, bytes], Any] | None = None,
         restrictions: SessionRestrictions | None = None,
         listenInterfaces: Iterable[str] = ("127.0.0.1", "::1", "localhost"),
+        maxSessions: int = 10,
     ) -> None:
         self.username = username.decode("utf-8") if isinstance(username, bytes) else username
         self.shellProtocolFactory = shellProtocolFactory
         self.execProtocolFactory = execProtocolFactory
         self.restrictions = restrictions or SessionRestrictions()
         self.listenInterfaces = frozenset(listenInterfaces)
+        self.maxSessions = maxSessions
         self.subsystemLookup: dict[bytes, Callable[[Any], Any]] = {}
         from plait.ssh._forwarding import openDirectTCPIP
 
@@ -130,6 +133,12 @@ class ConchUser:
             raise ChannelOpenError(
                 OpenFailureReason.ADMINISTRATIVELY_PROHIBITED, "no more sessions"
             )
+        if channelType == b"session":
+            channels = getattr(conn, "channels", {}).values()
+            if sum(1 for c in channels if c.name == b"session") >= self.maxSessions:
+                raise ChannelOpenError(
+                    OpenFailureReason.RESOURCE_SHORTAGE, f"at most {self.maxSessions} sessions"
+                )
         factory = self.channelLookup.get(channelType)
         if factory is None:
             raise ChannelOpenError(OpenFailureReason.UNKNOWN_CHANNEL_TYPE, "unknown channel type")
