@@ -171,3 +171,15 @@ def test_marker_without_entry() -> None:
     """A marker alone on a line is a bad line."""
     with pytest.raises(KeyFormatError, match="hosts keytype"):
         KnownHosts.parse("@revoked", strict=True)
+
+
+def test_non_ascii_hashed_host_is_a_bad_line() -> None:
+    """A hashed host with non-ASCII where base64 goes is a skipped bad line (strict: a
+    KeyFormatError), not a ValueError out of the parser."""
+    key = PrivateKey.generate("ed25519").publicKey()
+    line = "|1|ab\u00e9c|de\u00e9f " + key.toOpenSSH().decode()
+    known = KnownHosts.parse(line + "\n" + KnownHosts.line("h", 22, key).decode())
+    assert [n for n, _ in known.errors] == [1]
+    assert known.verify("h", 22, key) == "match"
+    with pytest.raises(KeyFormatError, match="base64"):
+        KnownHosts.parse(line.encode(), strict=True)

@@ -82,7 +82,7 @@ def _parseEntry(line: str, lineNumber: int) -> KnownHostsEntry | None:
         try:
             salt = base64.b64decode(parts[2], validate=True)
             digest = base64.b64decode(parts[3], validate=True)
-        except binascii.Error:
+        except (binascii.Error, ValueError):  # ValueError: non-ASCII where base64 goes
             raise KeyFormatError("bad base64 in hashed host") from None
         if len(salt) != 20 or len(digest) != 20:
             raise KeyFormatError("hashed host salt and hash must be 20 bytes (SHA-1)")
