@@ -153,3 +153,29 @@ def test_only_users_checker() -> None:
     assert successResultOf(checker.requestAvatarId(UsernamePassword(b"me", b"x"))) == b"me"
     failure = failureResultOf(checker.requestAvatarId(UsernamePassword(b"you", b"x")))
     assert failure.check(UnauthorizedLogin)
+
+
+def test_executable_by() -> None:
+    """_executableBy follows the mode bits of the file and of every directory above it."""
+    import tempfile
+
+    from plait.app._cmd_ssh_unix import _executableBy
+
+    with tempfile.TemporaryDirectory() as top:  # pytest's tmp_path is private to its user
+        base = Path(top)
+        base.chmod(0o755)
+        for parent in base.parents:
+            if not os.stat(parent).st_mode & stat.S_IXOTH:
+                pytest.skip(f"{parent} is not searchable by others here")
+        tool = base / "dir" / "tool"
+        tool.parent.mkdir()
+        tool.write_text("#!/bin/sh\n")
+        tool.chmod(0o755)
+        other = os.geteuid() + 4242
+        assert _executableBy(str(tool), other, other)
+        assert _executableBy(str(tool), None, None) and _executableBy(str(tool), 0, 0)
+        tool.parent.chmod(0o700)
+        assert not _executableBy(str(tool), other, other)
+        tool.parent.chmod(0o755)
+        tool.chmod(0o744)
+        assert not _executableBy(str(tool), other, other)

@@ -12,10 +12,12 @@ from __future__ import annotations
 import os
 import pwd
 import shlex
+import stat
 import sys
 from collections.abc import Sequence
 from typing import Any
 
+from plait.log import Logger
 from plait.ssh.session import ConchUser, SessionRestrictions, UnixConchUser
 
 __all__ = [
@@ -31,6 +33,8 @@ __all__ = [
     "makeSSHServerFactory",
     "runSSHServer",
 ]
+
+_log = Logger(namespace="plait.app.sshd")
 
 DEFAULT_LISTEN = "tcp:2222:interface=127.0.0.1"
 # (PrivateKey.generate kind, file name): the host keys made on first start.
@@ -106,15 +110,21 @@ class SSHDUser(UnixConchUser):
     """A system account's avatar: ``UnixConchUser`` plus the ``sftp`` subsystem.
 
     SFTP for the server's own user is served in process; for another user (a root server) it
-    runs ``python -m plait.ssh.sftp`` as that user, as OpenSSH runs its sftp-server.
+    runs ``sftpServer`` (a shell command; default ``python -m plait.ssh.sftp`` with this
+    Python) as that user, as OpenSSH runs its sftp-server.
     """
 
     def __init__(
-        self, *args: Any, serverEnvironment: dict[str, str] | None = None, **kwargs: Any
+        self,
+        *args: Any,
+        serverEnvironment: dict[str, str] | None = None,
+        sftpServer: str | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.serverEnvironment = dict(serverEnvironment or {})
-        if self._sameUser():
+        self.sftpServer = sftpServer
+        if self._sameUser() and sftpServer is None:
             from plait.ssh.sftp import FileTransferServer, UnixSFTPFileSystem
 
             home = self.home if os.path.isdir(self.home) else "/"
@@ -133,12 +143,51 @@ class SSHDUser(UnixConchUser):
         return env
 
     def openSubsystem(self, session: Any, name: bytes) -> bool:
-        """``sftp`` as another user runs in a process of that user."""
+        """``sftp`` as another user (or with ``sftpServer`` set) runs in a process."""
         forced = self.restrictions.forcedCommand
-        if name == b"sftp" and forced is None and not self._sameUser():
-            command = f"exec {shlex.quote(sys.executable)} -m plait.ssh.sftp"
+        if name == b"sftp" and forced is None and b"sftp" not in self.subsystemLookup:
+            command = self.sftpServer
+            if command is None:
+                if not _executableBy(sys.executable, self.uid, self.gid):
+                    _log.warn(
+                        "sftp for {user}: {python} is not executable by that user "
+                        "(give plait sshd --sftp-server COMMAND)",
+                        user=self.username,
+                        python=sys.executable,
+                    )
+                    return False
+                command = f"exec {shlex.quote(sys.executable)} -m plait.ssh.sftp"
             return self._spawn(session, self._commandArgv(command.encode()), None)
         return super().openSubsystem(session, name)
+
+
+def _executableBy(path: str, uid: int | None, gid: int | None) -> bool:
+    """Whether ``uid``/``gid`` may run ``path`` (every directory searchable, the file
+    executable; by the mode bits, supplementary groups aside)."""
+    if uid is None or uid == 0:
+        return True
+    parts: set[str] = set()
+    for start in {os.path.abspath(path), os.path.realpath(path)}:  # the link and its target
+        part = start
+        while True:
+            parts.add(part)
+            if part == os.path.dirname(part):
+                break
+            part = os.path.dirname(part)
+    for part in parts:
+        try:
+            st = os.stat(part)
+        except OSError:
+            return False
+        if st.st_uid == uid:
+            bit = stat.S_IXUSR
+        elif st.st_gid == gid:
+            bit = stat.S_IXGRP
+        else:
+            bit = stat.S_IXOTH
+        if not st.st_mode & bit:
+            return False
+    return True
 
 
 class UnixSSHRealm:
@@ -150,10 +199,14 @@ class UnixSSHRealm:
     """
 
     def __init__(
-        self, onlyUid: int | None = None, environment: dict[str, str] | None = None
+        self,
+        onlyUid: int | None = None,
+        environment: dict[str, str] | None = None,
+        sftpServer: str | None = None,
     ) -> None:
         self.onlyUid = onlyUid
         self.environment = dict(environment or {})
+        self.sftpServer = sftpServer
 
     def requestAvatar(self, avatarId: Any, mind: Any, *interfaces: Any) -> Any:
         """``(interface, SSHDUser, logout)``; ``UnauthorizedLogin`` for an unknown user."""
@@ -175,6 +228,7 @@ class UnixSSHRealm:
             account.pw_shell or "/bin/sh",
             restrictions=restrictions,
             serverEnvironment=self.environment,
+            sftpServer=self.sftpServer,
         )
         interface = interfaces[0] if interfaces else ConchUser
         return interface, avatar, avatar.logout
@@ -185,6 +239,7 @@ def makePortal(
     authorizedKeys: str | None = None,
     passwordAuth: bool = False,
     environment: dict[str, str] | None = None,
+    sftpServer: str | None = None,
 ) -> Any:
     """A portal for system users (only this process's user unless it runs as root)."""
     from plait.auth import AuthorizedKeysChecker, Portal
@@ -199,7 +254,7 @@ def makePortal(
     if not root:
         only = frozenset({me.pw_name.encode()})
         checkers = [_OnlyUsers(c, only) for c in checkers]
-    return Portal(UnixSSHRealm(None if root else me.pw_uid, environment), checkers)
+    return Portal(UnixSSHRealm(None if root else me.pw_uid, environment, sftpServer), checkers)
 
 
 def makeSSHServerFactory(reactor: Any, keys: Sequence[Any], portal: Any, **options: Any) -> Any:

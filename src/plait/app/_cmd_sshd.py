@@ -1,15 +1,17 @@
 """``plait sshd``: an SSH server for UNIX logins (sessions, commands, PTYs, SFTP, forwarding).
 
     plait sshd [--listen ENDPOINT ...] [--host-key PATH ...] [--authorized-keys PATH]
-               [--state-dir DIR] [--password-auth] [--login-grace-time SECONDS]
+               [--state-dir DIR] [--password-auth] [--sftp-server COMMAND]
+               [--login-grace-time SECONDS]
 
 Run as root it logs in the system's users (``pwd``): public keys from each user's
 ``~/.ssh/authorized_keys`` (OpenSSH's permission checks), or from ``--authorized-keys`` for
 every user, and with ``--password-auth`` passwords and keyboard-interactive through PAM (or
 ``/etc/shadow`` without libpam). Each session runs the user's login shell, ``shell -c
-COMMAND`` or the SFTP server (``python -m plait.ssh.sftp``) as that user's uid/gid, on a PTY
-when asked; ``-L``/``-R`` forwarding follows the key's options (``no-port-forwarding``,
-``permitopen``...). Run as any other user it logs in that user only, and serves SFTP in
+COMMAND`` or the SFTP server (``python -m plait.ssh.sftp``, or ``--sftp-server COMMAND``, e.g.
+``/usr/lib/openssh/sftp-server``, when this Python is not executable by every user) as that
+user's uid/gid, on a PTY when asked; ``-L``/``-R`` forwarding follows the key's options
+(``no-port-forwarding``, ``permitopen``...). Run as any other user it logs in that user only, and serves SFTP in
 process.
 
 Host keys: ``--host-key PATH`` (repeatable; OpenSSH or PEM private keys, which must exist), or
@@ -64,6 +66,12 @@ class _SSHDCommand:
             help="also accept passwords and keyboard-interactive (PAM, else /etc/shadow)",
         )
         parser.add_argument(
+            "--sftp-server",
+            metavar="COMMAND",
+            help="shell command serving SFTP on stdin/stdout as the user (default: plait's "
+            "own, in process for the server's own user)",
+        )
+        parser.add_argument(
             "--login-grace-time",
             type=float,
             default=120.0,
@@ -82,7 +90,12 @@ class _SSHDCommand:
         from ._service import MultiService, StreamServerEndpointService
 
         keys = hostKeys(options.host_key, True, options.state_dir)
-        portal = makePortal(reactor, options.authorized_keys, options.password_auth)
+        portal = makePortal(
+            reactor,
+            options.authorized_keys,
+            options.password_auth,
+            sftpServer=options.sftp_server,
+        )
         factory = makeSSHServerFactory(
             reactor, keys, portal, loginGraceTime=options.login_grace_time
         )
