@@ -90,11 +90,12 @@ def defaultReactorClass() -> type[PosixReactorBase]:
     """EPollReactor on Linux, PollReactor where there is poll, else SelectReactor.
 
     The default is the fastest backend that passes the conformance suite and needs nothing
-    beyond the stdlib. On the scoreboard (``benchmarks/run.py``, server CPU per operation, a
-    2-CPU VM, 2026-11-26) epoll beats the asyncio backends where plait's own code dominates,
-    new connections (epoll 25.5 us/conn, uvloop 32.3, asyncio 55.6), and is level with them on
-    bulk echo (473/465/463 us/MB) and within 4% of uvloop on ping-pong (37.0 vs 36.4 us/msg on
-    one connection, 4.62 vs 4.44 on 50). ``'asyncio'``/``'uvloop'`` are for sharing the loop
-    with asyncio libraries, never the default.
+    beyond the stdlib. On the scoreboard (``benchmarks/run.py``, server CPU per operation, two
+    runs on a 2-CPU VM, 2026-11-26) epoll beats the asyncio backends where plait's own code
+    dominates, new connections (epoll 25.5-25.8 us/conn, uvloop 32.3-41.5, asyncio 55.6-60.7),
+    is level with them on bulk echo (473-509 us/MB for all three) and within about 10% of
+    uvloop on ping-pong, either way. It also holds an idle connection in 0.90 KiB (uvloop:
+    1.76). ``'asyncio'``/``'uvloop'`` are for sharing the loop with asyncio libraries, never
+    the default.
     """
     return reactorClassNamed(reactorNames()[0])
