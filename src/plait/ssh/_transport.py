@@ -105,7 +105,6 @@ class SSHTransportBase(Protocol):
         self._delivering = False
         self._closing = False
         self._rekeyCall: IDelayedCall | None = None
-        self._flushCall: IDelayedCall | None = None
         self._lostReason: str | None = None
         self._socket: socket.socket | None = None
         self.reactor: Any = None  # the factory's, set by connectionMade (for services' timers)
@@ -119,7 +118,11 @@ class SSHTransportBase(Protocol):
             return
         self.machine.sendMessage(messageType, payload)
         if not self._delivering:
-            self._flushSoon()
+            # At once, one packet a write: batching a burst (a channel sending a 1 MiB read as
+            # 32 packets) into one write was measured slower: the join copies it all again,
+            # into fresh memory, and the kernel copies it anyway (download 1 GiB: ~1.3 ms/MB
+            # of server CPU batched, ~0.9 ms/MB a packet a write).
+            self._flush()
 
     def setService(self, service: SSHService) -> None:
         """Stop the current service and start ``service``."""
@@ -272,23 +275,6 @@ class SSHTransportBase(Protocol):
         except OSError:
             self._socket = None  # not a TCP socket after all: stop trying
 
-    def _flushSoon(self) -> None:
-        """Write what was sent outside ``dataReceived`` (a process's output, a timer) at the
-        end of this reactor turn, so that a burst (a channel sending a 1 MiB read as 32
-        packets) is one write, one ``send``, rather than one per packet."""
-        if self._flushCall is not None:
-            return
-        reactor = getattr(self.transport, "reactor", None)
-        if reactor is None:
-            self._flush()
-            return
-        self._flushCall = reactor.callLater(0, self._flushLater)
-
-    def _flushLater(self) -> None:
-        self._flushCall = None
-        if not self._closing:
-            self._flush()
-
     def _flush(self) -> None:
         data = self.machine.dataToSend()
         if data and self.transport is not None:
@@ -419,9 +405,6 @@ class SSHTransportBase(Protocol):
         if self._rekeyCall is not None and self._rekeyCall.active():
             self._rekeyCall.cancel()
         self._rekeyCall = None
-        if self._flushCall is not None and self._flushCall.active():
-            self._flushCall.cancel()
-        self._flushCall = None
 
     def _secure(self) -> None:
         """The first key exchange completed."""
