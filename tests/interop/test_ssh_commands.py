@@ -446,3 +446,30 @@ def test_root_server_runs_sessions_as_the_user(plaitSSHD: PlaitServer) -> None:
     result = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[-2:] == [str(account.pw_uid), str(account.pw_gid)]
+
+
+def test_plait_ssh_pty_shell(plaitSSHD: PlaitServer) -> None:
+    """plait ssh with a terminal: a PTY shell of our size, resized on SIGWINCH, exit status."""
+    pexpect = pytest.importorskip("pexpect")
+    args = _plaitSSHArgs(plaitSSHD.port, plaitSSHD.key, plaitSSHD.knownHosts)
+    child = pexpect.spawn(
+        sys.executable,
+        [*PLAIT[1:], "ssh", *args, f"{USER}@127.0.0.1"],
+        timeout=20,
+        encoding="utf-8",
+        dimensions=(31, 97),
+    )
+    try:
+        child.sendline("PS1=READY; export PS1")  # typed ahead: the shell reads it once started
+        child.expect("READY")
+        child.sendline("stty size; tty")
+        child.expect("31 97")
+        child.expect("/dev/pts/")
+        child.setwinsize(42, 111)
+        child.sendline("stty size")
+        child.expect("42 111")
+        child.sendline("exit 7")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 7

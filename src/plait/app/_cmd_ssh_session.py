@@ -177,7 +177,7 @@ class _RawTerminal:
 
         if os.isatty(0):
             self.saved = termios.tcgetattr(0)
-            tty.setraw(0)
+            tty.setraw(0, termios.TCSANOW)  # TCSAFLUSH (the default) drops typed-ahead input
         return self
 
     def __exit__(self, *exc: object) -> None:
