@@ -204,20 +204,11 @@ class SSHConnection(SSHService):
 
     @contextmanager
     def batched(self) -> Iterator[None]:
-        """Send the packets sent inside as one TCP write where the transport allows it (a
-        bulk channel flush is many packets: one write each costs a syscall each)."""
-        transport: Any = self.transport
-        # plait's SSH transport defers its TCP write while ``_delivering``; others write at once.
-        flush = getattr(transport, "_flush", None)
-        if flush is None or getattr(transport, "_delivering", True) is not False:
-            yield
-            return
-        transport._delivering = True
-        try:
-            yield
-        finally:
-            transport._delivering = False
-            flush()
+        """Kept for callers; packets are written as they are sent. (Joining a bulk flush
+        into one TCP write was measured slower in an interleaved A/B: 1 GiB download from
+        plait sshd, server CPU ~1.3 ms/MB batched vs ~0.9 ms/MB a packet a write, ~650 vs
+        ~890 MB/s: the join copies everything once more, into fresh memory.)"""
+        yield
 
     def _allocateId(self) -> int:
         while self._nextId in self.channels or self._nextId in self._reserved:
