@@ -185,3 +185,41 @@ def test_unix_checker_libcrypt_refuses_nul_in_password(tmp_path: Path) -> None:
     failureResultOf(
         checker.requestAvatarId(UsernamePassword(b"alice", b"pw\0x")), UnauthorizedLogin
     )
+
+
+class HeldPool:
+    """A thread pool that keeps each call until the test finishes it."""
+
+    def __init__(self) -> None:
+        self.held: list[Any] = []
+
+    def callInThreadWithCallback(self, onResult: Any, f: Any, *a: Any, **kw: Any) -> None:
+        self.held.append(onResult)
+
+
+class HeldThreadReactor(InlineThreadReactor):
+    """Threaded work waits in ``pool.held`` (as PAM's failure delay or a client would)."""
+
+    def __init__(self) -> None:
+        self.pool = HeldPool()  # type: ignore[assignment]
+
+
+@pytest.mark.skipif(not pamAvailable(), reason="libpam.so.0 absent")
+def test_pam_logins_in_progress_are_bounded() -> None:
+    """At most maxConcurrent PAM checks hold pool threads at once; more are refused at once,
+    and a finished one makes room again."""
+    reactor = HeldThreadReactor()
+    checker = PAMChecker(reactor, service="plaittest")
+    assert checker.maxConcurrent == 4
+    waiting = [checker.requestAvatarId(UsernamePassword(b"u", b"p")) for _ in range(4)]
+    refused = checker.requestAvatarId(UsernamePassword(b"u", b"p"))
+    failureResultOf(refused, UnauthorizedLogin)
+    assert len(reactor.pool.held) == 4 and checker.inProgress == 4
+    reactor.pool.held.pop(0)(True, False)  # one check ends (refused by PAM)
+    failureResultOf(waiting[0], UnauthorizedLogin)
+    again = checker.requestAvatarId(UsernamePassword(b"u", b"p"))
+    assert len(reactor.pool.held) == 4
+    for onResult in reactor.pool.held:
+        onResult(True, True)
+    assert [successResultOf(d) for d in [*waiting[1:], again]] == [b"u"] * 4
+    assert checker.inProgress == 0

@@ -188,14 +188,28 @@ class PAMChecker:
     prompts themselves (SSH keyboard-interactive), through the reactor thread. ``confdir``
     (Linux-PAM >= 1.4) reads the service's configuration from another
     directory than ``/etc/pam.d``. The avatar id is the username as bytes.
+
+    Each check holds a pool thread for as long as PAM takes: seconds after a failure (pam_unix's
+    delay), and until the client answers for a conversation. At most ``maxConcurrent`` (4) run
+    at once; more are refused at once, so that logins (any client's, before authentication)
+    cannot take the whole pool (10 threads by default) from the reactor's other work.
     """
 
     credentialInterfaces: Sequence[type] = (IUsernamePassword, IPluggableAuthenticationModules)
 
-    def __init__(self, reactor: Any, service: str = "sshd", confdir: str | None = None) -> None:
+    def __init__(
+        self,
+        reactor: Any,
+        service: str = "sshd",
+        confdir: str | None = None,
+        *,
+        maxConcurrent: int = 4,
+    ) -> None:
         self.reactor = reactor
         self.service = service
         self.confdir = confdir
+        self.maxConcurrent = maxConcurrent
+        self.inProgress = 0
 
     def requestAvatarId(
         self, credentials: IUsernamePassword | IPluggableAuthenticationModules
@@ -207,11 +221,15 @@ class PAMChecker:
         # to the realm), a password would be cut at its NUL.
         if b"\0" in credentials.username or b"\0" in getattr(credentials, "password", b""):
             return fail(UnauthorizedLogin("NUL in user name or password"))
+        if self.inProgress >= self.maxConcurrent:
+            _log.warn("PAM: {n} logins in progress already; refusing one", n=self.inProgress)
+            return fail(UnauthorizedLogin("too many PAM logins in progress"))
         rhost = getattr(credentials, "clientAddress", None)
         if isinstance(credentials, IUsernamePassword):
             respond = _passwordResponder(credentials.username, credentials.password)
         else:
             respond = _conversationResponder(self.reactor, credentials)
+        self.inProgress += 1
         d = runBlocking(
             self.reactor,
             _pamAuthenticate,
@@ -221,7 +239,12 @@ class PAMChecker:
             rhost,
             self.confdir,
         )
+        d.addBoth(self._finished)
         return d.addCallback(_verdict, credentials.username)
+
+    def _finished(self, result: Any) -> Any:
+        self.inProgress -= 1
+        return result
 
 
 # --- /etc/shadow ----------------------------------------------------------------------------
