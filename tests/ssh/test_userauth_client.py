@@ -358,3 +358,23 @@ def test_unanswerable_prompts_move_on() -> None:
     assert sent(transport) == [PasswordRequest(b"alice", SVC, b"pw")]
     deliver(c, UserauthFailure(("keyboard-interactive", "password")))
     assert sent(transport) == [PasswordRequest(b"alice", SVC, b"pw")]
+
+
+def test_logged_banner_has_control_characters_escaped() -> None:
+    """Without onBanner the server's banner is logged with its control characters escaped
+    (a server cannot forge log lines or send terminal escapes through the client's log)."""
+    from plait.log import formatEvent, globalLogPublisher
+
+    lines: list[str] = []
+
+    def observe(event: dict[str, Any]) -> None:
+        if event.get("log_namespace") == "plait.ssh.userauth":
+            lines.append(formatEvent(event))
+
+    c, _, _ = client(getPassword=lambda p: "x")
+    globalLogPublisher.addObserver(observe)
+    try:
+        deliver(c, UserauthBanner("hi\nfailed password for root\x1b[2J"))
+    finally:
+        globalLogPublisher.removeObserver(observe)
+    assert lines == ["banner: hi\\nfailed password for root\\x1b[2J"]

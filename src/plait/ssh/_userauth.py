@@ -558,7 +558,7 @@ class SSHUserAuthClient(SSHService):
             if self.onBanner is not None:
                 self.onBanner(message.message)
             else:
-                _log.info("banner: {banner}", banner=message.message)
+                _log.info("banner: {banner}", banner=_shown(message.message.encode()))
         elif isinstance(message, UserauthSuccess):
             self._succeeded()
         elif isinstance(message, UserauthFailure):
