@@ -529,3 +529,51 @@ def test_log_lines_escape_control_characters_in_usernames() -> None:
         "from 192.0.2.1: "
     )
     assert lines[1].startswith("failed x\\ry for eve from 192.0.2.1: ")
+
+
+def test_failure_limiter_counts_across_connections() -> None:
+    """A FailureLimiter shared by connections refuses an address after maxFailures failures
+    in its window (at its next request, on any connection), and forgets them after it."""
+    from plait.ssh.userauth import FailureLimiter
+
+    clock = Clock()
+    limiter = FailureLimiter(clock, maxFailures=3, window=60.0)
+
+    def connection() -> FakeSSHTransport:
+        portal = Portal(
+            Realm(), [SSHPublicKeyChecker(InMemorySSHKeyDB({b"alice": [KEY.publicKey()]}))]
+        )
+        transport = FakeSSHTransport(isClient=False, reactor=clock)
+        server = SSHUserAuthServer(portal, ("IUser",), NextService, failureLimiter=limiter)
+        transport.setService(server)
+        return transport
+
+    first = connection()
+    send(first, NoneRequest(b"alice", SVC))  # "none" is not a failure
+    for _ in range(2):
+        send(first, signedRequest(STRANGER))
+    second = connection()
+    send(second, signedRequest(STRANGER))  # the third failure, on another connection
+    assert second.disconnected is None
+    third = connection()
+    send(third, signedRequest(KEY))  # even the right key: the address is refused first
+    assert third.disconnected is not None
+    assert third.disconnected[0] == DisconnectReason.NO_MORE_AUTH_METHODS_AVAILABLE
+    assert not isinstance(third.service, NextService)
+    clock.advance(60.0)
+    fourth = connection()
+    send(fourth, signedRequest(KEY))
+    assert fourth.disconnected is None and isinstance(fourth.service, NextService)
+
+
+def test_failure_limiter_bounds_its_memory() -> None:
+    """At most maxAddresses addresses are remembered; the oldest is forgotten first."""
+    from plait.ssh.userauth import FailureLimiter
+
+    limiter = FailureLimiter(Clock(), maxFailures=1, maxAddresses=2)
+    for address in ("192.0.2.1", "192.0.2.2", "192.0.2.3"):
+        limiter.failed(address)
+    assert not limiter.blocked("192.0.2.1")
+    assert limiter.blocked("192.0.2.2") and limiter.blocked("192.0.2.3")
+    limiter.failed(None)
+    assert not limiter.blocked(None)

@@ -55,8 +55,9 @@ from plait.wire.ssh.userauth import (
 )
 
 from ._service import SSHService
+from ._userauth_limits import FailureLimiter
 
-__all__ = ["AuthenticationFailed", "SSHUserAuthClient", "SSHUserAuthServer"]
+__all__ = ["AuthenticationFailed", "FailureLimiter", "SSHUserAuthClient", "SSHUserAuthServer"]
 
 _log = Logger("plait.ssh.userauth")
 
@@ -120,7 +121,10 @@ class SSHUserAuthServer(SSHService):
     - ``failureDelay``: seconds before answering a failed password or keyboard-interactive
       attempt (1.0), to slow down guessing;
     - ``loginGraceTime``: seconds to finish authenticating before being disconnected (None:
-      the transport's own login grace timer, ``SSHServerFactory(loginGraceTime=...)``, rules).
+      the transport's own login grace timer, ``SSHServerFactory(loginGraceTime=...)``, rules);
+    - ``failureLimiter``: a :class:`FailureLimiter` shared by a server's connections, counting
+      failures per client address across connections (``maxAttempts`` counts them per
+      connection only).
     """
 
     name = b"ssh-userauth"
@@ -137,8 +141,10 @@ class SSHUserAuthServer(SSHService):
         failureDelay: float = 1.0,
         loginGraceTime: float | None = None,
         passwordPrompt: str = "Password: ",
+        failureLimiter: FailureLimiter | None = None,
     ) -> None:
         self.portal = portal
+        self.failureLimiter = failureLimiter
         self.interfaces = tuple(interfaces)
         self.nextService = nextService
         self.serviceName = serviceName
@@ -257,6 +263,14 @@ class SSHUserAuthServer(SSHService):
             super().packetReceived(messageNum, payload)
 
     def _request(self, request: UserauthRequest) -> None:
+        limiter = self.failureLimiter
+        if limiter is not None and limiter.blocked(self._peerAddress()):
+            _log.info("refused {address}: too many failures", address=self._peerAddress())
+            self._disconnect(
+                DisconnectReason.NO_MORE_AUTH_METHODS_AVAILABLE,
+                "too many authentication failures from this address",
+            )
+            return
         if self.banner is not None and not self._bannerSent:
             self._bannerSent = True
             _send(self.transport, UserauthBanner(self.banner))
@@ -413,6 +427,8 @@ class SSHUserAuthServer(SSHService):
 
     def _failed(self, username: bytes, method: bytes, why: str) -> None:
         self.attempts += 1
+        if self.failureLimiter is not None:
+            self.failureLimiter.failed(self._peerAddress())
         _log.info(
             "failed {method} for {user} from {address}: {why}",
             method=_shown(method),

@@ -1,5 +1,10 @@
 """The ``ssh-userauth`` service (see ``plait.ssh._userauth``)."""
 
-from plait.ssh._userauth import AuthenticationFailed, SSHUserAuthClient, SSHUserAuthServer
+from plait.ssh._userauth import (
+    AuthenticationFailed,
+    FailureLimiter,
+    SSHUserAuthClient,
+    SSHUserAuthServer,
+)
 
-__all__ = ["AuthenticationFailed", "SSHUserAuthClient", "SSHUserAuthServer"]
+__all__ = ["AuthenticationFailed", "FailureLimiter", "SSHUserAuthClient", "SSHUserAuthServer"]
