@@ -740,3 +740,25 @@ def test_out_of_range_offsets_are_a_status_not_a_logged_failure(home: Path) -> N
     ]
     assert failures == []
     assert (home / "f").read_bytes() == b"abc"
+
+
+def test_get_ignores_data_past_what_each_read_asked() -> None:
+    """A server answering a READ with more than was asked cannot shift the download: only
+    the bytes asked for at that offset are kept."""
+
+    class Generous(SlowFile):
+        def readChunk(self, offset: int, length: int) -> Deferred[bytes]:
+            d: Deferred[bytes] = Deferred()
+            chunk = self.data[offset : offset + length]
+            extra = b"X" * 100 if len(chunk) == length else b""  # a full read, and more
+            self.waiting.append((d, chunk + extra))
+            return d
+
+    payload = os.urandom(50_000)
+    f = Generous(payload, piece=0)
+    s = Session(SlowFileSystem(f))
+    out = io.BytesIO()
+    d = s.client.get(b"any", out, chunkSize=4096, maxInFlight=4)
+    _fireReversed(s, f)
+    assert successResultOf(d) == len(payload)
+    assert out.getvalue() == payload

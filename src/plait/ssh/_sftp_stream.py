@@ -121,7 +121,7 @@ class Download(_Transfer):
     def _replied(self, reply: w.Message, offset: int, length: int) -> None:
         self.inFlight -= 1
         if isinstance(reply, w.Data) and reply.data:
-            data = reply.data
+            data = reply.data[:length]  # more than asked would overlap the next chunk
             if len(data) < length:
                 self.gaps.append((offset + len(data), length - len(data)))
             if offset == self.writeOffset:
