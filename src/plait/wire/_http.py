@@ -153,7 +153,7 @@ _FRAMING = frozenset((b"content-length", b"transfer-encoding", b"connection", b"
 _MAX_LEADING_EMPTY = 8
 # A connection remembers its last bodiless head up to this size, to recognise a repeat.
 _MAX_REMEMBERED_HEAD = 2048
-_LastHead = tuple[int, bytes, int, bytes, bytes, bytes, tuple[tuple[bytes, bytes], ...], bool]
+_LastHead = tuple[int, bytes, int, int, bytes, bytes, bytes, tuple[tuple[bytes, bytes], ...], bool]
 
 
 class HTTPRequestParser:
@@ -166,7 +166,6 @@ class HTTPRequestParser:
     __slots__ = (
         "_bodySeen",
         "_buffer",
-        "_lastEnd",
         "_lastHead",
         "_lineEnd",
         "_remaining",
@@ -198,7 +197,6 @@ class HTTPRequestParser:
         self._bodySeen = 0
         self._trailerBytes = 0
         self._lastHead: _LastHead | None = None
-        self._lastEnd = -1  # the length of the last bodiless head
 
     @property
     def bufferedSize(self) -> int:
@@ -288,13 +286,13 @@ class HTTPRequestParser:
             and last[0] == end
             and buf.startswith(last[1])
             and last[2] <= self.maxRequestLine
-            and len(last[6]) <= self.maxHeaders
+            and last[3] <= self.maxHeaders
         ):
             # The same bytes as the previous head on this connection (a client repeating
             # itself over keep-alive): the same request, without parsing it again.
             self.state = DONE
             self._remaining = 0
-            events.append(RequestReceived(last[3], last[4], last[5], list(last[6]), last[7], False))
+            events.append(RequestReceived(last[4], last[5], last[6], list(last[7]), last[8], False))
             events.append(_END)
             return True
         lineEnd = buf.find(b"\r\n", 0, end)
@@ -315,13 +313,13 @@ class HTTPRequestParser:
         connection = b""
         expect = b""
         hosts = 0
+        lines: list[bytes] = []
         if lineEnd < end:
             lines = buf[lineEnd + 2 : end].split(b"\r\n")
             if len(lines) > self.maxHeaders:
                 raise HTTPRequestError(431, "too many header fields")
             headerLine = _HEADER_LINE.fullmatch
             framing = _FRAMING
-            append = headers.append
             for line in lines:
                 m = headerLine(line)
                 if m is None:
@@ -330,7 +328,7 @@ class HTTPRequestParser:
                     raise HTTPRequestError(400, "malformed header field")
                 name = m[1].lower()
                 value = m[2].strip(b" \t")
-                append((name, value))
+                headers.append((name, value))
                 if name not in framing:
                     continue
                 if name == b"host":
@@ -390,12 +388,11 @@ class HTTPRequestParser:
         events.append(RequestReceived(method, target, version, headers, keepAlive, expectContinue))
         if not hasBody and self.state == DONE:
             events.append(_END)
-            # Remembered once a length repeats (cheap to notice; repeats are what it is for).
-            if end == self._lastEnd and end <= _MAX_REMEMBERED_HEAD and not expect:
+            if end <= _MAX_REMEMBERED_HEAD and not expect:
                 self._lastHead = (
-                    end, buf[:end], lineEnd, method, target, version, tuple(headers), keepAlive
+                    end, buf[:end], lineEnd, len(lines), method, target, version,
+                    tuple(headers), keepAlive,
                 )  # fmt: skip
-            self._lastEnd = end
         return True
 
     def _partialHead(self, buf: bytes) -> None:
