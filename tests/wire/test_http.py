@@ -376,43 +376,6 @@ def test_long_blank_run_in_a_header_value() -> None:
     assert info.value.statusCode == 400
 
 
-def test_repeated_head_is_the_same_request() -> None:
-    """A head repeated on a connection gives equal, independent events; limits still apply."""
-    parser = HTTPRequestParser()
-    head = b"GET /a?b HTTP/1.1\r\nHost: h\r\nX-Y:  z \r\n\r\n"
-    first = parser.receiveData(head)
-    assert isinstance(first[0], RequestReceived)
-    first[0].headers.append((b"x-added", b"1"))
-    parser.startNextCycle()
-    second = parser.receiveData(head + head[:5])
-    assert summarise(second) == [
-        ("request", (b"GET", b"/a?b", b"1.1", [(b"host", b"h"), (b"x-y", b"z")])),
-        ("end", None),
-    ]
-    assert isinstance(second[0], RequestReceived) and second[0].keepAlive
-    assert second[0] is not first[0] and parser.bufferedSize == 5
-    parser.startNextCycle()
-    assert summarise(parser.receiveData(head[5:])) == summarise(second)
-    parser.startNextCycle()
-    parser.maxHeaders = 1
-    with pytest.raises(HTTPRequestError) as info:
-        parser.receiveData(head)
-    assert info.value.statusCode == 431
-    other = HTTPRequestParser(maxRequestLine=10)
-    with pytest.raises(HTTPRequestError) as info:
-        other.receiveData(head)
-    assert info.value.statusCode == 414
-    # Same length, different bytes: parsed afresh.
-    parser = HTTPRequestParser()
-    parser.receiveData(head)
-    parser.startNextCycle()
-    changed = parser.receiveData(head.replace(b"/a?b", b"/c?d").replace(b"z ", b"Z "))
-    assert summarise(changed)[0] == (
-        "request",
-        (b"GET", b"/c?d", b"1.1", [(b"host", b"h"), (b"x-y", b"Z")]),
-    )
-
-
 def test_format_response_head() -> None:
     """The serializer writes a status line and headers, and refuses response splitting."""
     head = formatResponseHead(b"1.1", 200, None, [(b"Content-Length", b"2")])

@@ -151,9 +151,6 @@ _SAFE_VALUE = re.compile(rb"[^\x00-\x08\x0a-\x1f\x7f]*")
 _MAX_CHUNK_LINE = 4096
 _FRAMING = frozenset((b"content-length", b"transfer-encoding", b"connection", b"expect", b"host"))
 _MAX_LEADING_EMPTY = 8
-# A connection remembers its last bodiless head up to this size, to recognise a repeat.
-_MAX_REMEMBERED_HEAD = 2048
-_LastHead = tuple[int, bytes, int, int, bytes, bytes, bytes, tuple[tuple[bytes, bytes], ...], bool]
 
 
 class HTTPRequestParser:
@@ -166,7 +163,6 @@ class HTTPRequestParser:
     __slots__ = (
         "_bodySeen",
         "_buffer",
-        "_lastHead",
         "_lineEnd",
         "_remaining",
         "_searchFrom",
@@ -196,7 +192,6 @@ class HTTPRequestParser:
         self._remaining = 0
         self._bodySeen = 0
         self._trailerBytes = 0
-        self._lastHead: _LastHead | None = None
 
     @property
     def bufferedSize(self) -> int:
@@ -280,21 +275,6 @@ class HTTPRequestParser:
         self._buffer = buf[end + 4 :]
         self._searchFrom = 0
         self._lineEnd = -1
-        last = self._lastHead
-        if (
-            last is not None
-            and last[0] == end
-            and buf.startswith(last[1])
-            and last[2] <= self.maxRequestLine
-            and last[3] <= self.maxHeaders
-        ):
-            # The same bytes as the previous head on this connection (a client repeating
-            # itself over keep-alive): the same request, without parsing it again.
-            self.state = DONE
-            self._remaining = 0
-            events.append(RequestReceived(last[4], last[5], last[6], list(last[7]), last[8], False))
-            events.append(_END)
-            return True
         lineEnd = buf.find(b"\r\n", 0, end)
         if lineEnd < 0:
             lineEnd = end
@@ -313,7 +293,6 @@ class HTTPRequestParser:
         connection = b""
         expect = b""
         hosts = 0
-        lines: list[bytes] = []
         if lineEnd < end:
             lines = buf[lineEnd + 2 : end].split(b"\r\n")
             if len(lines) > self.maxHeaders:
@@ -388,11 +367,6 @@ class HTTPRequestParser:
         events.append(RequestReceived(method, target, version, headers, keepAlive, expectContinue))
         if not hasBody and self.state == DONE:
             events.append(_END)
-            if end <= _MAX_REMEMBERED_HEAD and not expect:
-                self._lastHead = (
-                    end, buf[:end], lineEnd, len(lines), method, target, version,
-                    tuple(headers), keepAlive,
-                )  # fmt: skip
         return True
 
     def _partialHead(self, buf: bytes) -> None:
