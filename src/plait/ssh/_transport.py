@@ -113,8 +113,17 @@ class SSHTransportBase(Protocol):
     # -- ISSHTransport -----------------------------------------------------------------------
 
     def sendPacket(self, messageType: int, payload: bytes) -> None:
-        """Send one message; ``payload`` excludes the message-number byte."""
-        if self._closing:
+        """Send one message; ``payload`` excludes the message-number byte.
+
+        Dropped (logged at debug) once the connection is closing, or once the machine has
+        closed (a DISCONNECT arrived in the same read as data a service still answers).
+        """
+        if self._closing or self.machine.closed:
+            _log.debug(
+                "{prefix}: connection closed: message {msg} dropped",
+                prefix=self.logPrefix(),
+                msg=messageType,
+            )
             return
         self.machine.sendMessage(messageType, payload)
         if not self._delivering:
@@ -160,12 +169,16 @@ class SSHTransportBase(Protocol):
 
     def sendUnimplemented(self) -> None:
         """SSH_MSG_UNIMPLEMENTED for the last packet received."""
+        if self._closing or self.machine.closed:
+            return
         self.machine.sendUnimplemented()
         if not self._delivering:
             self._flush()
 
     def sendIgnore(self, data: bytes = b"") -> None:
         """SSH_MSG_IGNORE (e.g. as a keepalive that needs no answer)."""
+        if self._closing or self.machine.closed:
+            return
         self.machine.sendIgnore(data)
         if not self._delivering:
             self._flush()
