@@ -21,7 +21,7 @@ import socket
 from typing import TYPE_CHECKING, Any
 
 from plait.defer import Deferred, Failure
-from plait.log import Logger, LogLevel
+from plait.log import Logger
 from plait.protocol import ConnectError, ConnectionDone, ConnectionLost
 
 from ._asyncio_stream import (
@@ -160,35 +160,9 @@ class _AsyncioAttempt:
     socket: socket.socket | None
     done: bool
 
-    if TYPE_CHECKING:
-
-        def _stopWriting(self) -> None: ...
-
-    def _connected(self) -> None:
-        sock = self.socket
-        assert sock is not None
-        self.done = True
-        self._stopWriting()
+    def _startConnection(self, sock: _Socket, peer: Any, protocol: Any) -> None:
         self.socket = None  # asyncio's from here on
         connector = self.connector
-        try:
-            peer = connector._peerOf(sock)
-            protocol = connector.buildProtocol(peer)
-        except Exception:
-            reason = Failure()
-            _log.failure(
-                "Unhandled error in buildProtocol of {factory!r}",
-                reason,
-                level=LogLevel.error,
-                factory=connector.factory,
-            )
-            sock.close()
-            connector._connectionFailed(reason)
-            return
-        if protocol is None:
-            sock.close()
-            connector._connectionFailed(Failure(ConnectError(None, "buildProtocol returned None")))
-            return
         conn = connector.asyncioConnectionClass(protocol, self.reactor, peer)
         conn.connector = connector
         connector.transport = conn
@@ -240,7 +214,13 @@ _ConnectingEntry = tuple[AsyncioStreamConnection, socket.socket]
 
 
 class AsyncioStreamMixin:
-    """``listenTCP``/``connectTCP``/``listenUNIX``/``connectUNIX`` on asyncio transports."""
+    """``listenTCP``/``connectTCP``/``listenUNIX``/``connectUNIX`` on asyncio transports: the
+    POSIX reactor mixins' methods with these port and connector classes."""
+
+    _tcpPortClass: type[TCPPort] = AsyncioTCPPort
+    _tcpConnectorClass: type[TCPConnector] = AsyncioTCPConnector
+    _unixPortClass: type[UNIXPort] = AsyncioUNIXPort
+    _unixConnectorClass: type[UNIXConnector] = AsyncioUNIXConnector
 
     _loop: asyncio.AbstractEventLoop
     _asyncioConnections: set[AsyncioStreamConnection]
@@ -289,43 +269,3 @@ class AsyncioStreamMixin:
             if transport is not None:
                 transport.abort()
             conn._lostConnectionWith(Failure(ConnectionLost("the reactor shut down")))
-
-    def listenTCP(self, port: int, factory: Any, backlog: int = 50, interface: str = "") -> TCPPort:
-        """Listen for TCP connections; returns the ``IListeningPort``."""
-        p = AsyncioTCPPort(self, port, factory, backlog, interface)
-        p.startListening()
-        return p
-
-    def connectTCP(
-        self,
-        host: str,
-        port: int,
-        factory: Any,
-        timeout: float = 30,
-        bindAddress: tuple[str, int] | None = None,
-    ) -> TCPConnector:
-        """Connect to ``host:port``; returns the ``IConnector``."""
-        c = AsyncioTCPConnector(self, host, port, factory, timeout, bindAddress)
-        c.connect()
-        return c
-
-    def listenUNIX(
-        self,
-        address: str | bytes,
-        factory: Any,
-        backlog: int = 50,
-        mode: int = 0o666,
-        wantPID: int = 0,
-    ) -> UNIXPort:
-        """Listen on the Unix socket ``address``; returns the ``IListeningPort``."""
-        p = AsyncioUNIXPort(self, address, factory, backlog, mode, wantPID)
-        p.startListening()
-        return p
-
-    def connectUNIX(
-        self, address: str | bytes, factory: Any, timeout: float = 30, checkPID: int = 0
-    ) -> UNIXConnector:
-        """Connect to the Unix socket ``address``; returns the ``IConnector``."""
-        c = AsyncioUNIXConnector(self, address, factory, timeout, checkPID)
-        c.connect()
-        return c

@@ -146,6 +146,13 @@ class ConnectAttempt:
         assert sock is not None
         self.done = True
         self._stopWriting()
+        made = self._buildProtocol(sock)
+        if made is not None:
+            self._startConnection(sock, *made)
+
+    def _buildProtocol(self, sock: socket.socket) -> tuple[Any, Any] | None:
+        """The connect worked: ``(peer, protocol)`` from the factory, or None when it raised or
+        built nothing (``sock`` is then closed and the connector told)."""
         connector = self.connector
         try:
             peer = connector._peerOf(sock)
@@ -160,11 +167,17 @@ class ConnectAttempt:
             )
             sock.close()
             connector._connectionFailed(reason)
-            return
+            return None
         if protocol is None:
             sock.close()
             connector._connectionFailed(Failure(ConnectError(None, "buildProtocol returned None")))
-            return
+            return None
+        return peer, protocol
+
+    def _startConnection(self, sock: socket.socket, peer: Any, protocol: Any) -> None:
+        """Run ``protocol`` over the connected ``sock`` (a reactor-specific transport may
+        take the socket over instead)."""
+        connector = self.connector
         transport = connector.connectionClass(sock, protocol, self.reactor)
         transport.connector = connector
         transport._peerAddr = peer

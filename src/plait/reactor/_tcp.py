@@ -300,11 +300,15 @@ class TCPConnector(StreamConnector):
 
 
 class TCPReactorMixin:
-    """``IReactorTCP`` for the POSIX reactors."""
+    """``IReactorTCP`` for the POSIX reactors (a reactor may name other port and connector
+    classes, e.g. ones whose connections run on another event loop's transports)."""
+
+    _tcpPortClass: type[TCPPort] = TCPPort
+    _tcpConnectorClass: type[TCPConnector] = TCPConnector
 
     def listenTCP(self, port: int, factory: Any, backlog: int = 50, interface: str = "") -> TCPPort:
         """Listen for TCP connections; returns the ``IListeningPort``."""
-        p = TCPPort(self, port, factory, backlog, interface)
+        p = self._tcpPortClass(self, port, factory, backlog, interface)
         p.startListening()
         return p
 
@@ -317,6 +321,6 @@ class TCPReactorMixin:
         bindAddress: tuple[str, int] | None = None,
     ) -> TCPConnector:
         """Connect to ``host:port``; returns the ``IConnector``."""
-        c = TCPConnector(self, host, port, factory, timeout, bindAddress)
+        c = self._tcpConnectorClass(self, host, port, factory, timeout, bindAddress)
         c.connect()
         return c

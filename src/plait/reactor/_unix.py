@@ -281,7 +281,11 @@ class UNIXConnector(StreamConnector):
 
 
 class UNIXReactorMixin:
-    """``IReactorUNIX`` (stream sockets) for the POSIX reactors."""
+    """``IReactorUNIX`` (stream sockets) for the POSIX reactors (port and connector classes
+    as ``TCPReactorMixin``'s)."""
+
+    _unixPortClass: type[UNIXPort] = UNIXPort
+    _unixConnectorClass: type[UNIXConnector] = UNIXConnector
 
     def listenUNIX(
         self,
@@ -292,7 +296,7 @@ class UNIXReactorMixin:
         wantPID: int = 0,
     ) -> UNIXPort:
         """Listen on the Unix socket ``address``; returns the ``IListeningPort``."""
-        p = UNIXPort(self, address, factory, backlog, mode, wantPID)
+        p = self._unixPortClass(self, address, factory, backlog, mode, wantPID)
         p.startListening()
         return p
 
@@ -300,7 +304,7 @@ class UNIXReactorMixin:
         self, address: _Address, factory: Any, timeout: float = 30, checkPID: int = 0
     ) -> UNIXConnector:
         """Connect to the Unix socket ``address``; returns the ``IConnector``."""
-        c = UNIXConnector(self, address, factory, timeout, checkPID)
+        c = self._unixConnectorClass(self, address, factory, timeout, checkPID)
         c.connect()
         return c
 
