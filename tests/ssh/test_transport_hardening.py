@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 
 from plait.log import formatEvent, globalLogPublisher
+from plait.ssh.transport import SSHServerFactory
+from plait.testing import Clock, StringTransport
 from plait.wire.ssh.types import DisconnectReason
 
-from .test_transport import setUp
+from .test_transport import HOST_KEY, setUp
 
 
 @pytest.fixture
@@ -40,3 +42,25 @@ def test_answer_after_disconnect_in_same_read_is_dropped(logged: list[str]) -> N
     server.sendIgnore(b"late")  # later sends are dropped too
     server.sendUnimplemented()
     pump.flush()
+
+
+def test_grace_timer_uses_the_connections_reactor(logged: list[str]) -> None:
+    """A factory built without reactor= times logins out on the transport's own reactor."""
+    clock = Clock()
+    factory = SSHServerFactory([HOST_KEY], {}, loginGraceTime=10)
+    server = factory.buildProtocol(None)  # type: ignore[arg-type]
+    transport = StringTransport()
+    transport.reactor = clock  # type: ignore[attr-defined]  # as plait's TCP transports have
+    server.makeConnection(transport)
+    assert server.reactor is clock
+    clock.advance(11)
+    assert transport.disconnecting
+    assert any("login grace time exceeded (10 s)" in line for line in logged)
+
+
+def test_no_reactor_anywhere_means_no_timers() -> None:
+    """Neither the factory nor the transport has a reactor: no timers, no error."""
+    server = SSHServerFactory([HOST_KEY], {}).buildProtocol(None)  # type: ignore[arg-type]
+    transport = StringTransport()
+    server.makeConnection(transport)
+    assert server.reactor is None and not transport.disconnecting

@@ -107,7 +107,7 @@ class SSHTransportBase(Protocol):
         self._rekeyCall: IDelayedCall | None = None
         self._lostReason: str | None = None
         self._socket: socket.socket | None = None
-        self.reactor: Any = None  # the factory's, set by connectionMade (for services' timers)
+        self.reactor: Any = None  # set by connectionMade (for the timers, also services')
         self.extensions = {}
 
     # -- ISSHTransport -----------------------------------------------------------------------
@@ -230,7 +230,13 @@ class SSHTransportBase(Protocol):
         setNoDelay = getattr(self.transport, "setTcpNoDelay", None)
         if setNoDelay is not None:
             setNoDelay(True)  # kex is a ping-pong: Nagle + delayed ACK would stall it ~40 ms
-        self.reactor = getattr(self.factory, "reactor", None)
+        # The factory's reactor, else the one the connection runs on (plait's stream
+        # transports, TCP and UNIX, expose it as ``transport.reactor``), so that a factory
+        # built without ``reactor=`` still gets its login grace and rekey timers. A transport
+        # without one (a bare test transport) runs without timers.
+        self.reactor = getattr(self.factory, "reactor", None) or getattr(
+            self.transport, "reactor", None
+        )
         self._socket = getattr(self.transport, "socket", None) if _TCP_QUICKACK else None
         self.machine = self._newMachine()
         self._flush()
@@ -583,7 +589,9 @@ class SSHServerFactory(ServerFactory, _AlgorithmOptions):
     ``services``: what a client may request by name (normally only ``b"ssh-userauth"``, which
     starts the next service itself); ``portal`` for the userauth service; ``reactor`` for the
     timers (rekey every ``rekeyInterval`` s, disconnect after ``loginGraceTime`` s without
-    authentication; no timers without a reactor). Other keywords set algorithm preferences
+    authentication); without it the timers use the connection's own reactor
+    (``transport.reactor``, which plait's TCP and UNIX transports have), and there are none
+    only if the transport has no reactor either. Other keywords set algorithm preferences
     (``kexAlgorithms``, ``ciphers``, ``macs``, ``compressions``, ``hostKeyAlgorithms``),
     ``version``, ``rekeyBytes``, ``rekeyInterval``.
     """
