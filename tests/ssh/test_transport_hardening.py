@@ -11,6 +11,7 @@ import pytest
 from plait.log import formatEvent, globalLogPublisher
 from plait.ssh.transport import SSHServerFactory
 from plait.testing import Clock, StringTransport
+from plait.wire.ssh.transport import SSHTransportConnection
 from plait.wire.ssh.types import DisconnectReason
 
 from .test_transport import HOST_KEY, setUp
@@ -64,3 +65,34 @@ def test_no_reactor_anywhere_means_no_timers() -> None:
     transport = StringTransport()
     server.makeConnection(transport)
     assert server.reactor is None and not transport.disconnecting
+
+
+def test_peer_text_is_escaped_in_log_lines(logged: list[str]) -> None:
+    """The peer's version, DEBUG and DISCONNECT texts reach the log with control characters
+    escaped, so an unauthenticated peer cannot forge log lines."""
+    server = SSHServerFactory([HOST_KEY], {}).buildProtocol(None)  # type: ignore[arg-type]
+    server.makeConnection(StringTransport())
+    client = SSHTransportConnection("client")
+    client.dataToSend()
+    server.dataReceived(b"SSH-2.0-evil\x1b[2J\r\n")
+    client.receiveData(b"SSH-2.0-x\r\n")
+    client.sendDisconnect(DisconnectReason.BY_APPLICATION, "bye\r\nfake: line\\")
+    server.dataReceived(client.dataToSend())
+    text = "\n".join(logged)
+    assert "\x1b" not in text and "\r" not in text
+    assert "SSH-2.0-evil\\x1b[2J" in text
+    assert "peer disconnected: BY_APPLICATION (bye\\r\\nfake: line\\\\)" in text
+    assert not any(line.startswith("fake") for line in text.split("\n"))
+    client2, _server, pump, _, _ = setUp()
+    client2.machine.sendDebug("x\nfake: root logged in")
+    client2.sendIgnore()  # flushes
+    pump.flush()
+    assert any(line.endswith("peer debug: x\\nfake: root logged in") for line in logged)
+
+
+def test_userauth_uses_the_shared_helper() -> None:
+    """One escaping helper serves the transport and userauth (not copies)."""
+    from plait.ssh import _logtext, _transport, _userauth
+
+    assert _userauth._shown is _logtext.shown and _transport.shown is _logtext.shown
+    assert _logtext.shown(b"a\nb\\") == "a\\nb\\\\" and _logtext.shown("ok") == "ok"

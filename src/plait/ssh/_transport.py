@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from plait.defer import Deferred, Failure, maybeDeferred
 from plait.log import Logger
 from plait.protocol import ClientFactory, Protocol, ServerFactory, connectionDone
+from plait.ssh._logtext import shown
 from plait.ssh._service import SSHService
 from plait.wire.ssh.keys import PrivateKey, PublicKey
 from plait.wire.ssh.transport import (
@@ -314,9 +315,9 @@ class SSHTransportBase(Protocol):
         _log.warn(
             "{prefix}: protocol error, disconnecting: {error}",
             prefix=self.logPrefix(),
-            error=str(error),
+            error=shown(str(error)),  # may quote the peer
         )
-        self._lostReason = f"protocol error: {error}"
+        self._lostReason = f"protocol error: {shown(str(error))}"
         self.machine.sendDisconnect(error.reason, error.description)  # no-op if already queued
         self._close()
 
@@ -352,7 +353,7 @@ class SSHTransportBase(Protocol):
         prefix = self.logPrefix()
         if isinstance(event, VersionReceived):
             self.peerVersion = event.version
-            _log.debug("{prefix}: peer is {version}", prefix=prefix, version=event.version)
+            _log.debug("{prefix}: peer is {version}", prefix=prefix, version=shown(event.version))
         elif isinstance(event, KexComplete):
             self._kexComplete(event)
         elif isinstance(event, Disconnected):
@@ -360,10 +361,10 @@ class SSHTransportBase(Protocol):
                 "{prefix}: peer disconnected: {reason} ({description})",
                 prefix=prefix,
                 reason=_reasonName(event.reason),
-                description=event.description,
+                description=shown(event.description),
             )
             self._lostReason = (
-                f"peer disconnected: {_reasonName(event.reason)} ({event.description})"
+                f"peer disconnected: {_reasonName(event.reason)} ({shown(event.description)})"
             )
             self._close()
         elif isinstance(event, HostKeyReceived):
@@ -376,7 +377,9 @@ class SSHTransportBase(Protocol):
             self.extensions.update(event.extensions)  # server-sig-algs, for userauth clients
             _log.debug("{prefix}: ext-info {ext}", prefix=prefix, ext=sorted(event.extensions))
         elif isinstance(event, DebugReceived):
-            _log.debug("{prefix}: peer debug: {message}", prefix=prefix, message=event.message)
+            _log.debug(
+                "{prefix}: peer debug: {message}", prefix=prefix, message=shown(event.message)
+            )
         elif isinstance(event, UnimplementedReceived):
             _log.warn(
                 "{prefix}: peer did not understand our packet {seq}",

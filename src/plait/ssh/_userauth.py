@@ -33,6 +33,7 @@ from plait.auth import (
 )
 from plait.defer import Deferred, Failure, maybeDeferred
 from plait.log import Logger
+from plait.ssh._logtext import shown as _shown
 from plait.wire.ssh.keys import PrivateKey
 from plait.wire.ssh.types import MSG, DisconnectReason, SSHDisconnectError
 from plait.wire.ssh.userauth import (
@@ -82,15 +83,6 @@ class AuthenticationFailed(Exception):
             f"Permission denied ({','.join(self.serverMethods)}); tried: "
             f"{', '.join(self.tried) or 'nothing'}"
         )
-
-
-def _shown(name: bytes) -> str:
-    """A peer-chosen name for a log line: decoded, with control characters (newlines, escape
-    sequences) and backslashes escaped so that it cannot forge or garble log lines."""
-    text = name.decode("utf-8", "replace")
-    if text.isprintable() and "\\" not in text:
-        return text
-    return "".join(c if c.isprintable() and c != "\\" else ascii(c)[1:-1] for c in text)
 
 
 def _send(transport: Any, message: Any) -> None:
