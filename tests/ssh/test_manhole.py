@@ -7,17 +7,14 @@ from typing import Any
 
 import pytest
 
-from plait.app import IService, MultiService
 from plait.auth import Portal
 from plait.defer import Deferred, fail, succeed
-from plait.protocol import IPv4Address
 from plait.ssh.connection import SSHConnection
 from plait.ssh.manhole import (
     Manhole,
     ManholeCommand,
     ManholeInterpreter,
     ManholeRealm,
-    ManholeService,
     TerminalFile,
     manholeFactory,
 )
@@ -449,51 +446,6 @@ def test_factory_needs_a_login_method(tmp_path: Path) -> None:
     assert isinstance(factory.portal, Portal)
     generated = manholeFactory(Clock(), {}, Portal(ManholeRealm({})))
     assert len(generated.hostKeys) == 1
-
-
-class FakePort:
-    """A listening port that records stopListening."""
-
-    stopped = False
-
-    def getHost(self) -> IPv4Address:
-        return IPv4Address("TCP", "127.0.0.1", 2200)
-
-    def stopListening(self) -> None:
-        self.stopped = True
-
-
-class FakeEndpoint:
-    """A server endpoint that listens at once."""
-
-    def __init__(self) -> None:
-        self.factories: list[Any] = []
-        self.port = FakePort()
-
-    def listen(self, factory: Any) -> Deferred[Any]:
-        self.factories.append(factory)
-        return succeed(self.port)
-
-
-def test_service_listens_while_running() -> None:
-    """ManholeService listens on start, reports the port, and stops listening on stop."""
-    endpoint = FakeEndpoint()
-    service = ManholeService(Clock(), endpoint, {}, Portal(ManholeRealm({})))
-    parent = MultiService()
-    assert isinstance(service, IService)
-    service.setName("manhole")
-    service.setServiceParent(parent)
-    assert parent.getServiceNamed("manhole") is service
-    waiting = service.whenListening()
-    parent.startService()
-    assert service.running
-    assert successResultOf(waiting) is endpoint.port
-    assert isinstance(endpoint.factories[0], SSHServerFactory)
-    assert successResultOf(service.whenListening()) is endpoint.port
-    parent.stopService()
-    assert endpoint.port.stopped and not service.running
-    service.disownServiceParent()
-    assert list(parent) == []
 
 
 def test_command_on_plain_transport_loses_connection() -> None:

@@ -13,7 +13,9 @@
 - Services: ``IService``, ``Service``, ``MultiService``, ``Application``,
   ``StreamServerEndpointService``, ``TimerService``, ``ClientService`` (with ``backoffPolicy``).
   ``privilegedStartService`` binds ports before privileges drop; ``stopService`` may return a
-  Deferred. Services that need a reactor take it as an argument.
+  Deferred. Services that need a reactor take it as an argument. ``ManholeService(reactor,
+  endpoint, namespace, authorizedKeys=PATH)`` serves ``plait.ssh.manhole`` (a Python prompt
+  into the process over SSH; needs the ``ssh`` extra).
 - ``PIDFile`` and ``AlreadyRunningError``: the pid file ``plait --pidfile`` uses.
 - The ``plait`` command (``plait.app._cli``): ``plait [--reactor NAME] [--log-format text|json]
   [--log-file PATH] [--log-level LEVEL] [--pidfile PATH] [--daemon] [--uid N] [--gid N]
@@ -58,6 +60,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ._default import ReactorAlreadyInstalledError, getDefaultReactor, installReactor
+    from ._manhole import ManholeService
     from ._pidfile import AlreadyRunningError, PIDFile
     from ._react import react
     from ._service import (
@@ -76,6 +79,7 @@ _WHERE = {
     "getDefaultReactor": "_default",
     "installReactor": "_default",
     "react": "_react",
+    "ManholeService": "_manhole",
     "AlreadyRunningError": "_pidfile",
     "PIDFile": "_pidfile",
     "Application": "_service",
@@ -93,6 +97,7 @@ __all__ = [
     "Application",
     "ClientService",
     "IService",
+    "ManholeService",
     "MultiService",
     "PIDFile",
     "ReactorAlreadyInstalledError",

@@ -5,8 +5,9 @@ continuation, top-level ``await``), in a namespace of its own that starts as a c
 application's (so the objects are shared and the names are per connection), with ``print``,
 ``help``, ``exit`` and the display of expression values writing to that connection only (never
 through a swapped ``sys.stdout``). A ``Deferred`` value is shown when it fires. ``Manhole`` is
-the ``LineEditingProtocol`` on top; ``ManholeRealm``, ``manholeFactory`` and
-``ManholeService`` serve it over SSH to users of an ``authorized_keys`` or password file.
+the ``LineEditingProtocol`` on top; ``ManholeRealm`` and ``manholeFactory`` serve it over SSH
+to users of an ``authorized_keys`` or password file (``plait.app.ManholeService`` listens with
+it as a service).
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ __all__ = [
     "ManholeCommand",
     "ManholeInterpreter",
     "ManholeRealm",
-    "ManholeService",
     "TerminalFile",
     "manholeFactory",
 ]
@@ -560,109 +560,3 @@ def manholeFactory(
 
     keys = _loadHostKeys(hostKeys)
     return SSHServerFactory(keys, {b"ssh-userauth": userauth}, portal, reactor=reactor, **options)
-
-
-class ManholeService:
-    """A service (``plait.app``'s ``IService``) that serves a manhole while it runs::
-
-        ManholeService(reactor, "tcp:2222:interface=127.0.0.1", {"app": app},
-                       authorizedKeys="/etc/myapp/manhole_keys").setServiceParent(application)
-
-    ``endpoint``: an endpoint string or a server endpoint; the other arguments are
-    ``manholeFactory``'s. ``whenListening()`` fires with the listening port.
-    """
-
-    name: str | None = None
-    parent: Any = None
-    running = False
-
-    def __init__(
-        self,
-        reactor: Any,
-        endpoint: Any,
-        namespace: Mapping[str, Any] | None = None,
-        portal: Portal | None = None,
-        **factoryOptions: Any,
-    ) -> None:
-        self.reactor = reactor
-        self.endpoint = endpoint
-        self.factory = manholeFactory(reactor, namespace, portal, **factoryOptions)
-        self.port: Any = None
-        self._listening: Deferred[Any] | None = None
-        self._waiting: list[Deferred[Any]] = []
-
-    def setName(self, name: str) -> None:
-        """Name this service (before it has a parent)."""
-        if self.parent is not None:
-            raise RuntimeError("cannot rename a service that has a parent")
-        self.name = name
-
-    def setServiceParent(self, parent: Any) -> None:
-        """Become a child of ``parent`` (a ``MultiService``)."""
-        if self.parent is not None:
-            self.disownServiceParent()
-        self.parent = parent
-        parent.addService(self)
-
-    def disownServiceParent(self) -> Deferred[Any] | None:
-        """Leave the parent."""
-        parent, self.parent = self.parent, None
-        if parent is None:
-            return None
-        result: Deferred[Any] | None = parent.removeService(self)
-        return result
-
-    def privilegedStartService(self) -> None:
-        """Listen now (the port may need privileges)."""
-        self._listen()
-
-    def startService(self) -> Deferred[Any] | None:
-        """Listen (if not yet)."""
-        self.running = True
-        self._listen()
-        return None
-
-    def _listen(self) -> None:
-        if self._listening is not None:
-            return
-        endpoint = self.endpoint
-        if isinstance(endpoint, str):
-            from plait.endpoints import serverFromString
-
-            endpoint = serverFromString(self.reactor, endpoint)
-        self._listening = endpoint.listen(self.factory)
-        self._listening.addCallbacks(self._listened, self._failed)
-
-    def _listened(self, port: Any) -> None:
-        self.port = port
-        host = port.getHost()
-        where = f"{host.host}:{host.port}" if hasattr(host, "port") else str(host)
-        _log.info("Manhole listening on {where}", where=where, port=port)
-        waiting, self._waiting = self._waiting, []
-        for d in waiting:
-            d.callback(port)
-
-    def _failed(self, failure: Failure) -> None:
-        _log.failure("manhole: cannot listen on {endpoint}", failure, endpoint=self.endpoint)
-        waiting, self._waiting = self._waiting, []
-        for d in waiting:
-            d.errback(failure)
-
-    def whenListening(self) -> Deferred[Any]:
-        """Fires with the listening port."""
-        d: Deferred[Any] = Deferred()
-        if self.port is not None:
-            d.callback(self.port)
-        else:
-            self._waiting.append(d)
-        return d
-
-    def stopService(self) -> Deferred[Any] | None:
-        """Stop listening (open manhole sessions stay until they end)."""
-        self.running = False
-        port, self.port = self.port, None
-        self._listening = None
-        if port is None:
-            return None
-        result: Deferred[Any] | None = port.stopListening()
-        return result

@@ -1,9 +1,9 @@
 """A manhole: a Python prompt into a running server, over SSH (the paper's "multi-user terminal
 based application inside a single process").
 
-- ``ManholeService(reactor, endpoint, namespace, authorizedKeys=PATH)``: add one to an
-  application (a ``plait.app`` service); ``manholeFactory(reactor, namespace, portal |
-  authorizedKeys=... | passwordFile=..., hostKeys=...)``: the SSH server factory to ``listen``.
+- ``manholeFactory(reactor, namespace, portal | authorizedKeys=... | passwordFile=...,
+  hostKeys=...)``: the SSH server factory to ``listen`` with; as a service of an application,
+  ``plait.app.ManholeService(reactor, endpoint, namespace, authorizedKeys=PATH)``.
 - ``Manhole``: the line-editing ``>>>`` prompt (a ``LineEditingProtocol``); over any raw-mode
   terminal transport. ``ManholeInterpreter``: compiles and runs input for one connection,
   with output (``print``, tracebacks, values, Deferred results) to that connection only
@@ -20,7 +20,6 @@ from plait.ssh._manhole import (
     ManholeCommand,
     ManholeInterpreter,
     ManholeRealm,
-    ManholeService,
     TerminalFile,
     manholeFactory,
 )
@@ -30,7 +29,6 @@ __all__ = [
     "ManholeCommand",
     "ManholeInterpreter",
     "ManholeRealm",
-    "ManholeService",
     "TerminalFile",
     "manholeFactory",
 ]
