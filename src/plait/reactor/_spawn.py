@@ -18,6 +18,10 @@ millisecond for a Python server, more the bigger it is); a vfork does not. Eithe
   the parent's when the child's has none): "not found" is a ``FileNotFoundError`` raised by
   ``spawn`` itself. Any other exec failure in a forked child comes back through a
   close-on-exec pipe and is raised as the same ``OSError`` (the child is reaped).
+- with a ``uid`` (as root) the child takes that user's supplementary groups and, unless a
+  ``gid`` is given, their primary group (never keeping root's group 0); it changes to ``cwd``
+  only after dropping privileges (as OpenSSH does), so a directory only root may enter is
+  refused rather than entered on the user's behalf.
 - with ``ptySlave``, the child starts a new session and the pty slave becomes its controlling
   terminal and its descriptors 0, 1 and 2.
 """
@@ -199,7 +203,10 @@ def _forkExec(
         import pwd  # only when switching users as root
 
         entry = pwd.getpwuid(uid)
-        groups = os.getgrouplist(entry.pw_name, entry.pw_gid if gid is None else gid)
+        if gid is None:
+            # Not root's group 0: a uid alone means that user with their own primary group.
+            gid = entry.pw_gid
+        groups = os.getgrouplist(entry.pw_name, gid)
     errRead, errWrite0 = os.pipe()
     errWrite = fcntl.fcntl(errWrite0, fcntl.F_DUPFD_CLOEXEC, base + len(moved) + 1)
     os.close(errWrite0)
@@ -230,9 +237,6 @@ def _forkExec(
                         os.closerange(low, fd)
                     low = fd + 1
                 os.closerange(low, maxfd)
-                if cwd is not None:
-                    step = "chdir"
-                    os.chdir(cwd)
                 if groups is not None:
                     step = "setgroups"
                     os.setgroups(groups)
@@ -242,6 +246,11 @@ def _forkExec(
                 if uid is not None:
                     step = "setuid"
                     os.setuid(uid)
+                if cwd is not None:
+                    # After dropping privileges (as OpenSSH does): a directory only root may
+                    # enter is not entered on the user's behalf.
+                    step = "chdir"
+                    os.chdir(cwd)
                 step = "exec"
                 os.execve(executable, argv, env)
             except BaseException as e:
