@@ -31,10 +31,11 @@ from plait.log import Logger
 from plait.protocol import Protocol, connectionDone
 from plait.protocols.lineedit import LineEditingProtocol
 from plait.ssh._connection import SSHConnection
+from plait.ssh._logtext import shown
 from plait.ssh._service import SSHService
 from plait.ssh._session import ConchUser, SessionRestrictions
 from plait.ssh._transport import SSHServerFactory
-from plait.ssh._userauth import SSHUserAuthServer
+from plait.ssh._userauth import FailureLimiter, SSHUserAuthServer
 from plait.wire.ssh.keys import PrivateKey, loadPrivateKey
 
 __all__ = [
@@ -485,7 +486,7 @@ class ManholeRealm:
         restrictions = SessionRestrictions.fromOptions(getattr(avatarId, "options", None))
         restrictions.noPortForwarding = True
         name = bytes(avatarId) if isinstance(avatarId, bytes) else str(avatarId).encode()
-        _log.info("manhole login: {user}", user=name.decode("utf-8", "replace"))
+        _log.info("manhole login: {user}", user=shown(name))  # the peer chose it
         avatar = ConchUser(
             name,
             shellProtocolFactory=lambda avatar: self.protocolFactory(self.namespace),
@@ -537,8 +538,9 @@ def manholeFactory(
     file for every username; OpenSSH's format and options) and/or a password from
     ``passwordFile`` (``user:hash`` lines, see ``plait.auth.FilePasswordDB``). ``hostKeys``:
     ``PrivateKey``\\ s or paths of private key files (none: a new ed25519 key for this run, its
-    fingerprint logged). ``options`` go to ``SSHServerFactory``. ``ValueError`` without a way
-    to log in.
+    fingerprint logged). ``options`` go to ``SSHServerFactory``. Failed logins are limited per
+    client address across connections (one ``FailureLimiter`` on ``reactor``). ``ValueError``
+    without a way to log in.
     """
     if portal is None:
         checkers: list[Any] = []
@@ -554,9 +556,11 @@ def manholeFactory(
 
         portal = Portal(ManholeRealm(namespace, makeManhole), checkers)
     login = portal
+    # One for the server: failed logins are counted per client address across connections.
+    limiter = FailureLimiter(reactor)
 
     def userauth() -> SSHService:
-        return SSHUserAuthServer(login, (ConchUser,), SSHConnection)
+        return SSHUserAuthServer(login, (ConchUser,), SSHConnection, failureLimiter=limiter)
 
     keys = _loadHostKeys(hostKeys)
     return SSHServerFactory(keys, {b"ssh-userauth": userauth}, portal, reactor=reactor, **options)
