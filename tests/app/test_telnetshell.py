@@ -5,7 +5,7 @@ from __future__ import annotations
 from plait.app._telnetshell import DemoShell
 from plait.protocols.telnet import TelnetTransport
 from plait.testing import StringTransport
-from plait.wire.telnet import DO, ECHO, IAC, NAWS, SB, SE, SGA, TTYPE, WILL
+from plait.wire.telnet import DO, DONT, ECHO, IAC, NAWS, SB, SE, SGA, TTYPE, WILL
 
 
 def shell() -> tuple[TelnetTransport, StringTransport]:
@@ -58,3 +58,26 @@ def test_quit_closes() -> None:
     wrapper.dataReceived(b"quit\r")
     assert b"bye" in transport.value()
     assert transport.disconnecting
+
+
+def test_history_and_ctrl_d() -> None:
+    """Up recalls the last line (the shared line editor); Ctrl-D on an empty line says bye."""
+    wrapper, transport = shell()
+    wrapper.dataReceived(b"echo again\r")
+    transport.clear()
+    wrapper.dataReceived(b"\x1b[A\r")
+    assert transport.value().endswith(b"\r\nagain\r\nplait> ")
+    wrapper.dataReceived(b"\x04")
+    assert transport.value().endswith(b"bye\r\n")
+    assert transport.disconnecting
+
+
+def test_no_echo_when_client_refuses_echo() -> None:
+    """A client that refused ECHO (DONT ECHO) gets replies but not its keys echoed back."""
+    wrapper = TelnetTransport(DemoShell)
+    transport = StringTransport()
+    wrapper.makeConnection(transport)
+    wrapper.dataReceived(bytes([IAC, DONT, ECHO]))
+    transport.clear()
+    wrapper.dataReceived(b"echo quiet\r\n")
+    assert transport.value() == b"quiet\r\nplait> "

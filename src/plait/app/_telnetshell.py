@@ -1,39 +1,43 @@
 """The ``plait telnet`` demo: a prompt with server-side line editing over ECHO + SGA.
 
-Keys: printable characters insert at the cursor, left/right arrows move it, backspace/DEL
-deletes before it, Enter runs the line, Ctrl-D on an empty line quits. Commands: ``help``,
-``echo TEXT``, ``size`` (the NAWS window size), ``term`` (the TTYPE), ``quit``.
+The editing is ``plait.protocols.lineedit``'s (arrows, Home/End, Emacs keys, history); Enter
+runs the line, Ctrl-C abandons it, Ctrl-D on an empty line quits. Commands: ``help``, ``echo
+TEXT``, ``size`` (the NAWS window size), ``term`` (the TTYPE), ``quit``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from plait.protocol import Protocol
+from plait.protocols.lineedit import LineEditingProtocol
 from plait.wire.telnet import ECHO, NAWS, SGA, TTYPE
 
 __all__ = ["DemoShell"]
 
-PROMPT = b"plait> "
+PROMPT = "plait> "
 MAX_LINE = 1024
 HELP = (
-    b"commands: help, echo TEXT, size (window size), term (terminal type), quit\r\n"
-    b"keys: left/right arrows, backspace, Enter; Ctrl-D on an empty line quits\r\n"
+    "commands: help, echo TEXT, size (window size), term (terminal type), quit\r\n"
+    "keys: arrows, Home/End, backspace, Ctrl-A/E/K/U/W, up/down for history, Enter;"
+    " Ctrl-D on an empty line quits\r\n"
 )
 
 
-class DemoShell(Protocol):
-    """The demo shell; runs under ``plait.protocols.telnet.TelnetTransport``."""
+class DemoShell(LineEditingProtocol):
+    """The demo shell; runs under ``plait.protocols.telnet.TelnetTransport``.
+
+    It echoes (and redraws) only while the client has agreed to our ECHO; a client that
+    refused it edits lines itself and sends them whole. Replies end in CRLF either way.
+    """
 
     def __init__(self) -> None:
-        self.line = bytearray()
-        self.cursor = 0
         self.size: tuple[int, int] | None = None
         self.ttype: str | None = None
-        self._escape = 0  # 0 none, 1 after ESC, 2 after ESC [ or ESC O
-        self._afterCR = False
 
     def connectionMade(self) -> None:
+        """Ask for ECHO, SGA, NAWS and TTYPE, greet and prompt."""
+        super().connectionMade()
+        self.editor.maxLineLength = MAX_LINE
         telnet: Any = self.transport
         for d in (
             telnet.enableLocal(ECHO),
@@ -42,92 +46,52 @@ class DemoShell(Protocol):
             telnet.enableRemote(TTYPE),
         ):
             d.addErrback(lambda failure: None)  # a client may refuse any of them
-        self._write(b"plait telnet demo; type 'help'.\r\n" + PROMPT)
+        self._followEcho()
+        self.writeOutput("plait telnet demo; type 'help'.\r\n")
+        self.showPrompt(PROMPT)
 
-    def _write(self, data: bytes) -> None:
-        assert self.transport is not None
-        self.transport.write(data)
-
-    def _echo(self, data: bytes) -> None:
+    def _followEcho(self) -> None:
         telnet: Any = self.transport
-        if telnet.machine.localEnabled(ECHO):
-            self._write(data)
+        self.editor.echo = telnet.machine.localEnabled(ECHO)
+
+    def dataReceived(self, data: bytes) -> None:
+        """Keystrokes (echoed only while our ECHO is on)."""
+        self._followEcho()
+        super().dataReceived(data)
 
     def telnet_NAWS(self, width: int, height: int) -> None:
-        """Remember the window size."""
+        """Remember the window size (and edit at that width)."""
         self.size = (width, height)
+        super().telnet_NAWS(width, height)
 
     def terminalType(self, ttype: str) -> None:
         """Remember the terminal type."""
         self.ttype = ttype
 
-    def dataReceived(self, data: bytes) -> None:
-        for b in data:
-            self._key(b)
-            if self.transport is None or not self.connected:
-                return
+    def endOfInputReceived(self) -> None:
+        """Ctrl-D on an empty line: say bye and hang up."""
+        self.writeOutput("\r\nbye\r\n")
+        super().endOfInputReceived()
 
-    def _key(self, b: int) -> None:
-        if self._afterCR:
-            self._afterCR = False
-            if b in (10, 0):
-                return  # CR LF / CR NUL is one Enter
-        if self._escape == 1:
-            self._escape = 2 if b in (ord("["), ord("O")) else 0
-            return
-        if self._escape == 2:
-            self._escape = 0
-            if b == ord("D") and self.cursor > 0:
-                self.cursor -= 1
-                self._echo(b"\b")
-            elif b == ord("C") and self.cursor < len(self.line):
-                self._echo(bytes(self.line[self.cursor : self.cursor + 1]))
-                self.cursor += 1
-            return
-        if b == 27:
-            self._escape = 1
-        elif b in (13, 10):
-            self._afterCR = b == 13
-            self._enter()
-        elif b in (8, 127):
-            if self.cursor > 0:
-                rest = bytes(self.line[self.cursor :])
-                del self.line[self.cursor - 1]
-                self.cursor -= 1
-                self._echo(b"\b" + rest + b" " + b"\b" * (len(rest) + 1))
-        elif b == 4 and not self.line:
-            self._write(b"\r\nbye\r\n")
-            self.connected = 0
-            assert self.transport is not None
-            self.transport.loseConnection()
-        elif 32 <= b < 127 and len(self.line) < MAX_LINE:
-            self.line.insert(self.cursor, b)
-            self.cursor += 1
-            rest = bytes(self.line[self.cursor :])
-            self._echo(bytes([b]) + rest + b"\b" * len(rest))
-
-    def _enter(self) -> None:
-        command = self.line.decode("ascii").strip()
-        self.line.clear()
-        self.cursor = 0
-        self._echo(b"\r\n")
-        name, _, argument = command.partition(" ")
+    def lineReceived(self, line: str) -> None:
+        """Run one command and prompt again (``quit`` hangs up)."""
+        name, _, argument = line.strip().partition(" ")
         if name == "quit":
-            self._write(b"bye\r\n")
-            self.connected = 0
-            assert self.transport is not None
-            self.transport.loseConnection()
+            self.writeOutput("bye\r\n")
+            super().endOfInputReceived()
             return
         if name == "help":
             reply = HELP
         elif name == "echo":
-            reply = argument.encode() + b"\r\n"
+            reply = argument + "\r\n"
         elif name == "size":
-            reply = (b"%dx%d\r\n" % self.size) if self.size else b"unknown (no NAWS)\r\n"
+            reply = f"{self.size[0]}x{self.size[1]}\r\n" if self.size else "unknown (no NAWS)\r\n"
         elif name == "term":
-            reply = (self.ttype or "unknown (no TTYPE)").encode() + b"\r\n"
+            reply = (self.ttype or "unknown (no TTYPE)") + "\r\n"
         elif name:
-            reply = f"unknown command: {name} (try help)\r\n".encode()
+            reply = f"unknown command: {name} (try help)\r\n"
         else:
-            reply = b""
-        self._write(reply + PROMPT)
+            reply = ""
+        if reply:
+            self.writeOutput(reply)
+        self.showPrompt(PROMPT)
