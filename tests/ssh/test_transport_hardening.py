@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from plait.log import formatEvent, globalLogPublisher
-from plait.ssh.transport import SSHServerFactory
+from plait.ssh.transport import SSHServerFactory, SSHServerTransport
 from plait.testing import Clock, StringTransport
 from plait.wire.ssh.transport import SSHTransportConnection
 from plait.wire.ssh.types import DisconnectReason
@@ -96,3 +96,63 @@ def test_userauth_uses_the_shared_helper() -> None:
 
     assert _userauth._shown is _logtext.shown and _transport.shown is _logtext.shown
     assert _logtext.shown(b"a\nb\\") == "a\\nb\\\\" and _logtext.shown("ok") == "ok"
+
+
+def startConnection(factory: SSHServerFactory) -> tuple[SSHServerTransport, StringTransport]:
+    """One server transport made on a StringTransport."""
+    server = factory.buildProtocol(None)  # type: ignore[arg-type]
+    assert isinstance(server, SSHServerTransport)
+    transport = StringTransport()
+    server.makeConnection(transport)
+    return server, transport
+
+
+def test_max_startups_hard_cap(logged: list[str]) -> None:
+    """Past the cap a connection is refused at once; ending or authenticating one frees a slot."""
+    factory = SSHServerFactory([HOST_KEY], {}, maxStartups=2)
+    first, firstIO = startConnection(factory)
+    second, _ = startConnection(factory)
+    third, thirdIO = startConnection(factory)
+    assert factory.startups == 2
+    assert thirdIO.value() == b"Exceeded MaxStartups\r\n" and thirdIO.disconnecting
+    assert not firstIO.disconnecting and firstIO.value().startswith(b"SSH-2.0-")
+    assert any("refused: 2 unauthenticated connections (maxStartups)" in x for x in logged)
+    third.connectionLost()
+    assert factory.startups == 2  # a refused connection was never counted
+    first.connectionLost()
+    assert factory.startups == 1
+    _, fourthIO = startConnection(factory)
+    assert not fourthIO.disconnecting and factory.startups == 2
+    second.authenticationSucceeded()
+    second.authenticationSucceeded()  # counted off once only
+    assert factory.startups == 1
+    second.connectionLost()
+    assert factory.startups == 1
+
+
+def test_max_startups_random_early_drop() -> None:
+    """start:rate:full: from start, refused with probability rate %, rising to 100 % at full."""
+    factory = SSHServerFactory([HOST_KEY], {}, maxStartups=(2, 50, 4))
+    draws = iter([0.49, 0.5, 0.74, 0.75, 0.99])
+    factory.startupRandom = lambda: next(draws)  # type: ignore[method-assign]
+    startConnection(factory)
+    startConnection(factory)  # below start: no draw
+    assert startConnection(factory)[1].disconnecting  # 2 of 2..4: 50 %, drew 0.49
+    assert not startConnection(factory)[1].disconnecting  # drew 0.5
+    assert startConnection(factory)[1].disconnecting  # 3: 75 %, drew 0.74
+    assert not startConnection(factory)[1].disconnecting  # drew 0.75
+    assert factory.startups == 4
+    assert startConnection(factory)[1].disconnecting  # full: no draw
+    assert next(draws) == 0.99
+
+
+def test_max_startups_options() -> None:
+    """OpenSSH's 10:30:100 by default; None is unlimited; nonsense is refused."""
+    assert SSHServerFactory([HOST_KEY], {}).maxStartups == (10, 30, 100)
+    unlimited = SSHServerFactory([HOST_KEY], {}, maxStartups=None)
+    for _ in range(150):
+        assert not startConnection(unlimited)[1].disconnecting
+    with pytest.raises(ValueError):
+        SSHServerFactory([HOST_KEY], {}, maxStartups=(10, 130, 100))
+    with pytest.raises(ValueError):
+        SSHServerFactory([HOST_KEY], {}, maxStartups=(20, 30, 10))

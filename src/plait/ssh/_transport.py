@@ -8,6 +8,7 @@ which services may be requested (server), login grace time, rekeying by time, lo
 
 from __future__ import annotations
 
+import random
 import socket
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -454,18 +455,35 @@ class SSHServerTransport(SSHTransportBase):
         super().__init__()
         self._graceCall: IDelayedCall | None = None
         self._serviceRequestSeen = False
+        self._startup = False  # counted in the factory's unauthenticated connections
+
+    def connectionMade(self) -> None:
+        """Refuse the connection past ``maxStartups``; else start the login grace timer and
+        the transport."""
+        factory = self.factory
+        if not factory._startupAllowed():
+            self._closing = True
+            self._lostReason = "too many unauthenticated connections (maxStartups)"
+            _log.warn(
+                "{prefix}: refused: {count} unauthenticated connections (maxStartups)",
+                prefix=self.logPrefix(),
+                count=factory.startups,
+            )
+            if self.transport is not None:
+                self.transport.write(b"Exceeded MaxStartups\r\n")  # what OpenSSH says
+                self.transport.loseConnection()
+            return
+        factory.startups += 1
+        self._startup = True
+        super().connectionMade()
+        reactor = self.reactor
+        grace = factory.loginGraceTime
+        if reactor is not None and grace:
+            self._graceCall = reactor.callLater(grace, self._graceExpired)
 
     def _newMachine(self) -> SSHTransportConnection:
         factory = self.factory
         return SSHTransportConnection("server", factory.hostKeys, **factory.machineOptions())
-
-    def connectionMade(self) -> None:
-        """Start the login grace timer, then the transport."""
-        super().connectionMade()
-        reactor = self.reactor
-        grace = self.factory.loginGraceTime
-        if reactor is not None and grace:
-            self._graceCall = reactor.callLater(grace, self._graceExpired)
 
     def _graceExpired(self) -> None:
         self._graceCall = None
@@ -478,6 +496,9 @@ class SSHServerTransport(SSHTransportBase):
         if self._graceCall is not None and self._graceCall.active():
             self._graceCall.cancel()
         self._graceCall = None
+        if self._startup:  # authenticated, or closing: no longer a startup
+            self._startup = False
+            self.factory.startups -= 1
 
     def _cancelTimers(self) -> None:
         super()._cancelTimers()
@@ -597,10 +618,19 @@ class SSHServerFactory(ServerFactory, _AlgorithmOptions):
     only if the transport has no reactor either. Other keywords set algorithm preferences
     (``kexAlgorithms``, ``ciphers``, ``macs``, ``compressions``, ``hostKeyAlgorithms``),
     ``version``, ``rekeyBytes``, ``rekeyInterval``.
+
+    ``maxStartups`` limits unauthenticated connections (counted from ``connectionMade`` until
+    authentication succeeds, a service other than userauth starts, or the connection ends),
+    with OpenSSH's ``MaxStartups start:rate:full`` semantics: ``(start, rate, full)``, default
+    ``(10, 30, 100)``: past ``start`` a new connection is refused with probability ``rate`` %,
+    rising linearly to 100 % at ``full``; an int ``n`` is a hard cap (``(n, 100, n)``); None
+    is no limit. A refused connection gets ``Exceeded MaxStartups`` and is closed.
     """
 
     protocol = SSHServerTransport
     loginGraceTime = 120.0
+    #: Draws the random early drops (a float in [0, 1)); replaceable for tests.
+    startupRandom: Callable[[], float] = staticmethod(random.random)
 
     def __init__(
         self,
@@ -610,8 +640,18 @@ class SSHServerFactory(ServerFactory, _AlgorithmOptions):
         *,
         reactor: IReactorTime | None = None,
         loginGraceTime: float = 120.0,
+        maxStartups: int | tuple[int, int, int] | None = (10, 30, 100),
         **options: Any,
     ) -> None:
+        if isinstance(maxStartups, int):
+            maxStartups = (maxStartups, 100, maxStartups)
+        if maxStartups is not None:
+            start, rate, full = maxStartups
+            if not (0 < start <= full and 0 <= rate <= 100):
+                raise ValueError(f"maxStartups must be start:rate:full, not {maxStartups!r}")
+        self.maxStartups = maxStartups
+        #: Unauthenticated connections now.
+        self.startups = 0
         keys = hostKeys.values() if isinstance(hostKeys, Mapping) else hostKeys
         self.hostKeys: tuple[PrivateKey, ...] = tuple(keys)
         if not self.hostKeys:
@@ -620,6 +660,19 @@ class SSHServerFactory(ServerFactory, _AlgorithmOptions):
         self.portal = portal
         self.loginGraceTime = loginGraceTime
         self._setOptions(reactor, options)
+
+    def _startupAllowed(self) -> bool:
+        """Whether one more unauthenticated connection may start (MaxStartups)."""
+        if self.maxStartups is None:
+            return True
+        start, rate, full = self.maxStartups
+        count = self.startups
+        if count < start:
+            return True
+        if count >= full:
+            return False
+        chance = (rate + (100 - rate) * (count - start) / (full - start)) / 100
+        return self.startupRandom() >= chance
 
 
 class SSHClientFactory(ClientFactory, _AlgorithmOptions):
