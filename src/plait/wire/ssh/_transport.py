@@ -214,6 +214,9 @@ class SSHTransportConnection:
         self._events: deque[Event] = deque()
         self._out: list[bytes] = [self.ourVersion.encode("ascii") + b"\r\n"]
         self._held: list[tuple[int, bytes]] = []
+        #: Payload bytes of the service messages waiting for the key exchange to finish (the
+        #: adapter caps it: a peer that never completes a rekey must not grow it unbounded).
+        self.heldBytes = 0
         self._inbuf = bytearray()
         self._versionDone = False
         self._scanFrom = 0
@@ -297,6 +300,7 @@ class SSHTransportConnection:
             raise LocalProtocolError(f"payload of {len(payload)} bytes is too long")
         if self._ourKexInit is not None or not self._newKeysSent:
             self._held.append((messageType, bytes(payload)))
+            self.heldBytes += len(payload)
         else:
             self._write(messageType, payload)
 
@@ -383,6 +387,7 @@ class SSHTransportConnection:
         )
         self.closed = True
         self._held.clear()
+        self.heldBytes = 0
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -512,6 +517,7 @@ class SSHTransportConnection:
             description = r.string().decode("utf-8", "replace")
             self.closed = True
             self._held.clear()
+            self.heldBytes = 0
             self._events.append(Disconnected(reason, description))
         elif msg == MSG.IGNORE:
             pass
@@ -796,6 +802,7 @@ class SSHTransportConnection:
             self._write(MSG.EXT_INFO, info.nameList(self._serverSigAlgs).bytes())
         self._maybeComplete()
         held, self._held = self._held, []
+        self.heldBytes = 0
         for msg, payload in held:
             self._write(msg, payload)
 
