@@ -281,3 +281,20 @@ def test_command_endpoint(sshd: OpenSSHServer, tmp_path: Path) -> None:
     d = endpoint.connect(Factory.forProtocol(lambda: protocol))
     d.addCallback(lambda p: p.done)
     assert runUntil(reactor, d) == b"THROUGH THE ENDPOINT\n"
+
+
+def test_refused_subsystem_fails(sshd: OpenSSHServer, tmp_path: Path) -> None:
+    """A subsystem the server does not have: the request fails with RequestFailedError."""
+    from plait.ssh.connection import RequestFailedError
+    from plait.ssh.session import SSHClientSession
+
+    reactor = newReactor()
+
+    def work(client: Any) -> Deferred[Any]:
+        session = SSHClientSession()
+        d = client.openSession(session)
+        d.addCallback(lambda s: s.subsystem(b"no-such-subsystem"))
+        d.addErrback(lambda f: f.trap(RequestFailedError) and "refused")
+        return d
+
+    assert _session(reactor, sshd, _knownHosts(tmp_path, sshd), work) == "refused"

@@ -473,3 +473,32 @@ def test_plait_ssh_pty_shell(plaitSSHD: PlaitServer) -> None:
     finally:
         child.close()
     assert child.exitstatus == 7
+
+
+@pytest.mark.parametrize("answer", ["yes", "no"])
+def test_plait_ssh_asks_about_unknown_host(
+    plaitSSHD: PlaitServer, tmp_path: Path, answer: str
+) -> None:
+    """StrictHostKeyChecking=ask (the default) on a terminal: yes records the key, no refuses."""
+    pexpect = pytest.importorskip("pexpect")
+    known = tmp_path / "known_hosts"
+    args = _plaitSSHArgs(plaitSSHD.port, plaitSSHD.key, known)
+    child = pexpect.spawn(
+        sys.executable,
+        [*PLAIT[1:], "ssh", *args, f"{USER}@127.0.0.1", "echo logged-in"],
+        timeout=20,
+        encoding="utf-8",
+    )
+    try:
+        child.expect("continue connecting")
+        child.sendline(answer)
+        child.expect(pexpect.EOF)
+        output = child.before
+    finally:
+        child.close()
+    if answer == "yes":
+        assert child.exitstatus == 0 and "logged-in" in output
+        assert known.exists()
+    else:
+        assert child.exitstatus == 255 and "logged-in" not in output
+        assert not known.exists()

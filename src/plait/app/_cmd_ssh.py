@@ -135,10 +135,14 @@ def clientSettings(options: argparse.Namespace, destination: str) -> ClientSetti
 
 
 def _tty() -> Any:
+    """The controlling terminal as a text stream (as getpass opens it), or None."""
+    import io
+
     try:
-        return open("/dev/tty", "r+")
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
     except OSError:
         return None
+    return io.TextIOWrapper(io.FileIO(fd, "w+"), line_buffering=True)
 
 
 def _ask(prompt: str, secret: bool) -> str | None:

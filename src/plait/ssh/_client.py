@@ -157,7 +157,11 @@ class SSHClientConnection:
         session = _CollectingSession()
 
         def opened(s: SSHClientSession) -> Deferred[bytes]:
-            return s.execCommand(command)
+            return s.execCommand(command).addErrback(refused)
+
+        def refused(failure: Failure) -> Failure:
+            session.loseConnection()  # the server said no: do not leave the channel open
+            return failure
 
         def started(_: object) -> None:
             if stdin:
