@@ -35,7 +35,7 @@ from plait.protocol import (
     UNIXAddress,
 )
 
-from ._tcp import tcpAddress
+from ._tcp import TCPSocketOptions, tcpAddress
 from ._unix import _name
 
 __all__ = [
@@ -407,12 +407,17 @@ class AsyncioStreamConnection(asyncio.Protocol):
         return startTLS(self, contextFactory, (self.connector is not None) == normal)
 
 
-class AsyncioTCPConnection(AsyncioStreamConnection):
+class AsyncioTCPConnection(TCPSocketOptions, AsyncioStreamConnection):
     """A TCP connection on an asyncio transport (``ITCPTransport``)."""
 
     __slots__ = ()
 
     _nagle = True
+
+    @property
+    def socket(self) -> Any:
+        """The connected socket (asyncio's socket object; None until asyncio made it)."""
+        return self._socket
 
     def getHost(self) -> IPv4Address | IPv6Address:
         """The local address."""
@@ -422,22 +427,6 @@ class AsyncioTCPConnection(AsyncioStreamConnection):
         """The remote address."""
         peer: IPv4Address | IPv6Address = self._peerAddr
         return peer
-
-    def setTcpNoDelay(self, enabled: bool) -> None:
-        """Turn Nagle's algorithm off (True) or on (False)."""
-        self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, int(bool(enabled)))
-
-    def getTcpNoDelay(self) -> bool:
-        """Whether ``TCP_NODELAY`` is set (off by default)."""
-        return bool(self._socket.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
-
-    def setTcpKeepAlive(self, enabled: bool) -> None:
-        """Turn TCP keep-alive probes on or off."""
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, int(bool(enabled)))
-
-    def getTcpKeepAlive(self) -> bool:
-        """Whether ``SO_KEEPALIVE`` is set (off by default)."""
-        return bool(self._socket.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE))
 
 
 class AsyncioUNIXConnection(AsyncioStreamConnection):

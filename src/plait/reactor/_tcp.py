@@ -18,7 +18,7 @@
 from __future__ import annotations
 
 import socket
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from plait.defer import Failure
 from plait.protocol import (
@@ -39,6 +39,7 @@ __all__ = [
     "TCPConnector",
     "TCPPort",
     "TCPReactorMixin",
+    "TCPSocketOptions",
     "isIPv4",
     "isIPv6",
     "tcpAddress",
@@ -75,22 +76,16 @@ def isIPv6(host: str) -> bool:
     return True
 
 
-class _TCPOptions:
-    """The ``ITCPTransport`` extras shared by server and client connections."""
+class TCPSocketOptions:
+    """The ``ITCPTransport`` socket options, on ``self.socket``: one implementation for every
+    TCP transport that holds its socket (the POSIX reactors' connections, asyncio's)."""
 
-    socket: socket.socket
-    _peerAddr: IPv4Address | IPv6Address | None = None
+    __slots__ = ()
 
-    def getHost(self) -> IPv4Address | IPv6Address:
-        """The local address."""
-        return tcpAddress(self.socket.getsockname())
+    if TYPE_CHECKING:
 
-    def getPeer(self) -> IPv4Address | IPv6Address:
-        """The remote address."""
-        peer = self._peerAddr
-        if peer is None:
-            peer = self._peerAddr = tcpAddress(self.socket.getpeername())
-        return peer
+        @property
+        def socket(self) -> Any: ...
 
     def setTcpNoDelay(self, enabled: bool) -> None:
         """Turn Nagle's algorithm off (True) or on (False)."""
@@ -107,6 +102,24 @@ class _TCPOptions:
     def getTcpKeepAlive(self) -> bool:
         """Whether ``SO_KEEPALIVE`` is set (off by default)."""
         return bool(self.socket.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE))
+
+
+class _TCPOptions(TCPSocketOptions):
+    """The ``ITCPTransport`` extras shared by server and client connections."""
+
+    socket: socket.socket
+    _peerAddr: IPv4Address | IPv6Address | None = None
+
+    def getHost(self) -> IPv4Address | IPv6Address:
+        """The local address."""
+        return tcpAddress(self.socket.getsockname())
+
+    def getPeer(self) -> IPv4Address | IPv6Address:
+        """The remote address."""
+        peer = self._peerAddr
+        if peer is None:
+            peer = self._peerAddr = tcpAddress(self.socket.getpeername())
+        return peer
 
 
 class TCPConnection(_TCPOptions, Connection):
