@@ -502,3 +502,59 @@ def test_plait_ssh_asks_about_unknown_host(
     else:
         assert child.exitstatus == 255 and "logged-in" not in output
         assert not known.exists()
+
+
+_PASSWORD_SERVER = """
+import os, pwd, sys
+from plait.app._cmd_ssh_unix import UnixSSHRealm, makeSSHServerFactory
+from plait.auth import InMemoryUsernamePasswordDatabase, Portal
+from plait.reactor import defaultReactorClass
+from plait.wire.ssh.keys import PrivateKey
+
+reactor = defaultReactorClass()()
+users = InMemoryUsernamePasswordDatabase()
+users.addUser(pwd.getpwuid(os.geteuid()).pw_name, "s3cret word")
+portal = Portal(UnixSSHRealm(os.geteuid()), [users])
+factory = makeSSHServerFactory(reactor, [PrivateKey.generate("ed25519")], portal)
+port = reactor.listenTCP(0, factory, interface="127.0.0.1")
+print(port.getHost().port, flush=True)
+reactor.callLater(60, reactor.stop)
+reactor.run()
+"""
+
+
+def test_plait_ssh_password_prompt(tmp_path: Path) -> None:
+    """plait ssh asks for a password on the terminal and logs in with it."""
+    pexpect = pytest.importorskip("pexpect")
+    pytest.importorskip("cryptography")
+    server = subprocess.Popen(
+        [sys.executable, "-c", _PASSWORD_SERVER], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert server.stdout is not None
+        port = int(server.stdout.readline())
+        args = [
+            "-p",
+            str(port),
+            "-i",
+            str(tmp_path / "no-key"),
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+        ]
+        args += ["-o", "StrictHostKeyChecking=no", f"{USER}@127.0.0.1", "echo in-with-password"]
+        child = pexpect.spawn(
+            sys.executable, [*PLAIT[1:], "ssh", *args], timeout=20, encoding="utf-8"
+        )
+        try:
+            child.expect("password: ")
+            child.sendline("s3cret word")
+            child.expect(pexpect.EOF)
+            output = child.before
+        finally:
+            child.close()
+        assert child.exitstatus == 0 and "in-with-password" in output
+    finally:
+        server.terminate()
+        server.wait(10)
+        assert server.stdout is not None
+        server.stdout.close()
