@@ -558,3 +558,23 @@ def test_plait_ssh_password_prompt(tmp_path: Path) -> None:
         server.wait(10)
         assert server.stdout is not None
         server.stdout.close()
+
+
+def test_plait_ssh_remote_forward_port_zero(plaitSSHD: PlaitServer) -> None:
+    """-R 0:HOST:PORT: the port the server chose is printed, and it forwards."""
+    listener, echoPort = _echoServer()
+    args = _plaitSSHArgs(plaitSSHD.port, plaitSSHD.key, plaitSSHD.knownHosts, "-N")
+    args += ["-R", f"0:127.0.0.1:{echoPort}", f"{USER}@127.0.0.1"]
+    child = subprocess.Popen([*PLAIT, "ssh", *args], stderr=subprocess.PIPE, text=True)
+    try:
+        assert child.stderr is not None
+        line = child.stderr.readline()
+        assert line.startswith("Allocated port "), line
+        port = int(line.split()[2])
+        assert _roundTrip(port, b"zero-port") == b"zero-port"
+    finally:
+        child.terminate()
+        child.wait(10)
+        assert child.stderr is not None
+        child.stderr.close()
+        listener.close()

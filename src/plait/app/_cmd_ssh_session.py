@@ -212,6 +212,12 @@ def runClient(
                 client.forwardLocal(port, host, hostPort, bind)
             else:
                 forwarded = client.forwardRemote(bind, port, host, hostPort)
+                if port == 0:  # as OpenSSH: say which port the server chose
+                    forwarded.addCallback(
+                        lambda p, h=host, hp=hostPort: _info(
+                            f"Allocated port {p} for remote forward to {h}:{hp}"
+                        )
+                    )
                 forwarded.addErrback(
                     lambda f, p=port: _warn(f"remote port forwarding failed for listen port {p}")
                 )
@@ -278,6 +284,10 @@ def runClient(
         if stdio is not None:
             stdio.join()
     return int(result["status"])
+
+
+def _info(message: str) -> None:
+    _writeAll(2, f"{message}\n".encode())
 
 
 def _warn(message: str) -> None:
