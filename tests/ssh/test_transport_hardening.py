@@ -14,7 +14,7 @@ from plait.testing import Clock, StringTransport
 from plait.wire.ssh.transport import SSHTransportConnection
 from plait.wire.ssh.types import DisconnectReason
 
-from .test_transport import HOST_KEY, setUp
+from .test_transport import HOST_KEY, Recorder, setUp
 
 
 @pytest.fixture
@@ -156,3 +156,84 @@ def test_max_startups_options() -> None:
         SSHServerFactory([HOST_KEY], {}, maxStartups=(10, 130, 100))
     with pytest.raises(ValueError):
         SSHServerFactory([HOST_KEY], {}, maxStartups=(20, 30, 10))
+
+
+class ProducerRecorder(Recorder):
+    """A service that is also a push producer (as ssh-connection is), recording pauses."""
+
+    def __init__(self) -> None:
+        super().__init__(echo=True)
+        self.calls: list[str] = []
+        self.paused = False
+
+    def pauseProducing(self) -> None:
+        self.calls.append("pause")
+        self.paused = True
+
+    def resumeProducing(self) -> None:
+        self.calls.append("resume")
+        self.paused = False
+
+
+def producerSetUp(**options: Any) -> tuple[Any, SSHServerTransport, Any, Clock, ProducerRecorder]:
+    """setUp with a producing server service."""
+    made: list[ProducerRecorder] = []
+
+    def build() -> ProducerRecorder:
+        made.append(ProducerRecorder())
+        return made[-1]
+
+    client, server, pump, clock, _ = setUp(services={b"ssh-userauth": build}, **options)
+    return client, server, pump, clock, made[0]
+
+
+def test_rekey_pauses_the_service_until_it_completes(logged: list[str]) -> None:
+    """A re-exchange (ours or the peer's) pauses a producing service; KexComplete resumes it."""
+    client, server, pump, _, service = producerSetUp()
+    assert service.calls == []  # not for the first exchange
+    server.requestRekey()
+    assert service.calls == ["pause"]
+    pump.flush()
+    assert service.calls == ["pause", "resume"] and not service.paused
+    client.requestRekey()  # the peer's
+    pump.flush()
+    assert service.calls == ["pause", "resume"] * 2
+    assert sum("rekey complete" in line for line in logged) == 4
+    client.sendPacket(90, b"after")
+    pump.flush()
+    assert service.received[-1] == (90, b"after")
+
+
+def test_rekey_the_peer_never_completes_times_out(logged: list[str]) -> None:
+    """kexTimeout seconds after our KEXINIT with no answer, the connection ends."""
+    _client, server, _pump, clock, service = producerSetUp(kexTimeout=30)
+    server.requestRekey()
+    clock.advance(29)
+    assert not server.transport.disconnecting  # type: ignore[union-attr]
+    clock.advance(2)
+    assert server.transport.disconnecting  # type: ignore[union-attr]
+    assert any("KEY_EXCHANGE_FAILED (key re-exchange not completed in 30 s)" in x for x in logged)
+    assert service.calls == ["pause"]  # never resumed into a closed connection
+
+
+def test_completed_rekey_cancels_its_timeout() -> None:
+    """A re-exchange that completes leaves no timeout behind."""
+    _client, server, pump, clock, _ = producerSetUp(kexTimeout=30)
+    server.requestRekey()
+    pump.flush()
+    clock.advance(100)
+    assert not server.transport.disconnecting  # type: ignore[union-attr]
+
+
+def test_held_bytes_are_capped(logged: list[str]) -> None:
+    """Service messages held past maxHeldBytes while the peer ignores our KEXINIT disconnect."""
+    _client, server, _pump, _, _service = producerSetUp(maxHeldBytes=1000)
+    server.requestRekey()
+    server.sendPacket(94, b"x" * 600)
+    assert server.machine.heldBytes == 600
+    assert not server.transport.disconnecting  # type: ignore[union-attr]
+    server.sendPacket(94, b"x" * 600)
+    assert server.transport.disconnecting  # type: ignore[union-attr]
+    assert server.machine.heldBytes == 0
+    assert any("not completed: over 1000 bytes held" in line for line in logged)
+    server.sendPacket(94, b"more")  # dropped, no error

@@ -72,6 +72,10 @@ class _AlgorithmOptions:
     version = "plait_0.1"
     rekeyBytes = 1 << 30
     rekeyInterval = 3600.0  # seconds between key re-exchanges (OpenSSH's RekeyLimit time)
+    # A re-exchange the peer does not complete within kexTimeout seconds, or while more than
+    # maxHeldBytes of service messages wait for it, ends the connection.
+    kexTimeout = 60.0
+    maxHeldBytes = 8 << 20
     reactor: IReactorTime | None = None
 
     def _setOptions(self, reactor: IReactorTime | None, options: Mapping[str, Any]) -> None:
@@ -107,6 +111,9 @@ class SSHTransportBase(Protocol):
         self._delivering = False
         self._closing = False
         self._rekeyCall: IDelayedCall | None = None
+        self._kexTimeoutCall: IDelayedCall | None = None
+        self._rekeying = False  # a re-exchange (not the first) is running
+        self._pausedService: Any = None  # the service we paused for it (has resumeProducing)
         self._lostReason: str | None = None
         self._socket: socket.socket | None = None
         self.reactor: Any = None  # set by connectionMade (for the timers, also services')
@@ -127,7 +134,10 @@ class SSHTransportBase(Protocol):
                 msg=messageType,
             )
             return
-        self.machine.sendMessage(messageType, payload)
+        machine = self.machine
+        machine.sendMessage(messageType, payload)
+        if machine.heldBytes and self._heldTooMuch():  # held only while a key exchange runs
+            return
         if not self._delivering:
             # At once, one packet a write: batching a burst (a channel sending a 1 MiB read as
             # 32 packets) into one write was measured slower: the join copies it all again,
@@ -187,8 +197,10 @@ class SSHTransportBase(Protocol):
 
     def requestRekey(self) -> None:
         """Start a key re-exchange now (no-op while one is running)."""
-        if self.machine.requestRekey() and not self._delivering:
-            self._flush()
+        if self.machine.requestRekey():
+            self._watchKex()
+            if not self._delivering:
+                self._flush()
 
     def authenticationSucceeded(self) -> None:
         """User authentication succeeded: delayed compression starts, the login timer stops.
@@ -255,6 +267,8 @@ class SSHTransportBase(Protocol):
             self._protocolFailed(e)
         finally:
             self._delivering = False
+        if not self._rekeying:
+            self._watchKex()
         out = self.machine.dataToSend()
         if out:
             if self.transport is not None:
@@ -408,6 +422,61 @@ class SSHTransportBase(Protocol):
         self._scheduleRekey()
         if event.initial:
             self._secure()
+        else:
+            self._rekeyDone()
+
+    def _watchKex(self) -> None:
+        """A re-exchange started (ours or the peer's): pause the service, start its timeout.
+
+        While it runs the service's messages are held in memory (RFC 4253 section 7.1), so the
+        service's producers (ssh-connection's channels) are paused, a timer ends an exchange
+        the peer never completes, and ``sendPacket`` caps what is held (the TCP connection may
+        resume a service it paused itself meanwhile).
+        """
+        machine = self.machine
+        if self._rekeying or self._closing or not machine.secure or not machine.kexInProgress:
+            return
+        self._rekeying = True
+        service = self.service
+        pause = getattr(service, "pauseProducing", None)
+        if pause is not None and not getattr(service, "paused", False):
+            self._pausedService = service
+            pause()
+        timeout = self._option("kexTimeout")
+        if self.reactor is not None and timeout:
+            self._kexTimeoutCall = self.reactor.callLater(timeout, self._kexTimedOut)
+
+    def _heldTooMuch(self) -> bool:
+        """Messages are being held for a key exchange: watch it; past the cap, disconnect."""
+        if not self._rekeying:
+            self._watchKex()
+        limit = self._option("maxHeldBytes")
+        if not limit or self.machine.heldBytes <= limit:
+            return False
+        self.sendDisconnect(
+            DisconnectReason.KEY_EXCHANGE_FAILED,
+            f"key re-exchange not completed: over {limit} bytes held",
+        )
+        return True
+
+    def _option(self, name: str) -> Any:
+        return getattr(self.factory, name, getattr(_AlgorithmOptions, name))
+
+    def _kexTimedOut(self) -> None:
+        self._kexTimeoutCall = None
+        self.sendDisconnect(
+            DisconnectReason.KEY_EXCHANGE_FAILED,
+            f"key re-exchange not completed in {self._option('kexTimeout'):g} s",
+        )
+
+    def _rekeyDone(self) -> None:
+        self._rekeying = False
+        if self._kexTimeoutCall is not None and self._kexTimeoutCall.active():
+            self._kexTimeoutCall.cancel()
+        self._kexTimeoutCall = None
+        service, self._pausedService = self._pausedService, None
+        if service is not None and service is self.service and not self._closing:
+            getattr(service, "resumeProducing")()  # noqa: B009 - a producer, not any service
 
     def _scheduleRekey(self) -> None:
         reactor = self.reactor
@@ -428,6 +497,9 @@ class SSHTransportBase(Protocol):
         if self._rekeyCall is not None and self._rekeyCall.active():
             self._rekeyCall.cancel()
         self._rekeyCall = None
+        if self._kexTimeoutCall is not None and self._kexTimeoutCall.active():
+            self._kexTimeoutCall.cancel()
+        self._kexTimeoutCall = None
 
     def _secure(self) -> None:
         """The first key exchange completed."""
