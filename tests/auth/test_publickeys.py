@@ -10,6 +10,7 @@ import pytest
 
 from plait.auth import (
     AuthorizedKeysChecker,
+    AuthorizedKeysFiles,
     InMemorySSHKeyDB,
     KeyAvatarId,
     Portal,
@@ -260,3 +261,41 @@ def test_system_users_with_nul_in_the_name_are_unknown() -> None:
     checker = AuthorizedKeysChecker()
     failureResultOf(checker.requestAvatarId(query(ED, user=b"root\0x")), UnauthorizedLogin)
     failureResultOf(checker.requestAvatarId(signed(ED, user=b"ro\0ot")), UnauthorizedLogin)
+
+
+def test_parsed_file_remembered_until_it_changes(tmp_path: Path) -> None:
+    """A settled file is parsed once; an edit (new size/times) is parsed again at once."""
+    path = tmp_path / "keys"
+    path.write_text(line(ED))
+    files = AuthorizedKeysFiles(path, timeNs=lambda: path.stat().st_ctime_ns + 10**10)
+    first = files.getAuthorizedKeys(b"alice")
+    assert [e.key for e in first] == [ED.publicKey()]
+    again = files.getAuthorizedKeys(b"alice")
+    assert again[0] is first[0]  # the same parsed entry, not a new parse
+    with path.open("a") as f:
+        f.write(line(OTHER))
+    assert [e.key for e in files.getAuthorizedKeys(b"alice")] == [ED.publicKey(), OTHER.publicKey()]
+    path.write_text(line(OTHER, "no-pty"))  # rewritten, another size
+    assert [e.key for e in files.getAuthorizedKeys(b"alice")] == [OTHER.publicKey()]
+
+
+def test_recently_changed_file_not_remembered(tmp_path: Path) -> None:
+    """A file changed within the timestamp granularity's reach is parsed on every lookup."""
+    path = tmp_path / "keys"
+    path.write_text(line(ED))
+    files = AuthorizedKeysFiles(path, timeNs=lambda: path.stat().st_ctime_ns + 1)
+    first = files.getAuthorizedKeys(b"alice")
+    assert files.getAuthorizedKeys(b"alice")[0] is not first[0]
+
+
+def test_remembered_file_still_checked_for_modes(tmp_path: Path) -> None:
+    """Strict modes are checked on every lookup, also for a remembered file."""
+    users = homes(tmp_path)
+    ak = Path(users[b"alice"][0]) / ".ssh" / "authorized_keys"
+    ak.write_text(line(ED))
+    ak.chmod(0o600)
+    files = AuthorizedKeysFiles(homeLookup=users.get, timeNs=lambda: ak.stat().st_ctime_ns + 10**10)
+    checker = SSHPublicKeyChecker(files)
+    assert successResultOf(checker.requestAvatarId(signed(ED))) == b"alice"
+    Path(users[b"alice"][0]).chmod(0o775)
+    failureResultOf(checker.requestAvatarId(signed(ED)), UnauthorizedLogin)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import os
 import stat
+import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
@@ -44,6 +45,10 @@ _log = Logger("plait.auth")
 # authorized_keys files bigger than this are refused rather than read (OpenSSH reads lines
 # of up to 16 KiB; a few thousand keys fit easily).
 _MAX_FILE = 4 * 1024 * 1024
+# parsed authorized_keys files remembered (one a user, each file a few KiB at most in practice)
+_MAX_CACHED = 256
+# a file is remembered once its last change is this old (nanoseconds)
+_SETTLED_NS = 2_000_000_000
 
 _RSA_ALGORITHMS = frozenset({"ssh-rsa", "rsa-sha2-256", "rsa-sha2-512"})
 # a certificate's publickey algorithm is its signature algorithm's name (for sk- keys without
@@ -140,8 +145,10 @@ class AuthorizedKeysFiles:
     password database). With ``path``, that one file serves every username; it must be owned by
     root or by this process's user and not writable by others (its directories are not
     checked). With ``strictModes`` (default, as OpenSSH), a file that
-    others could have written is ignored and logged. Files are read on every lookup, so edits
-    take effect at once.
+    others could have written is ignored and logged. The checks run on every lookup, and a file
+    is parsed again whenever its inode, size or times change, so edits take effect at once
+    (``timeNs``, the wall clock in nanoseconds, tells how long ago a file changed: one changed
+    in the last two seconds is never remembered). Entries are shared between lookups: read-only.
     """
 
     def __init__(
@@ -151,11 +158,16 @@ class AuthorizedKeysFiles:
         homeLookup: Callable[[bytes], tuple[str, int] | None] = _pwdHome,
         names: Sequence[str] = (".ssh/authorized_keys", ".ssh/authorized_keys2"),
         strictModes: bool = True,
+        timeNs: Callable[[], int] = time.time_ns,
     ) -> None:
         self.path = None if path is None else os.fspath(path)
+        self.timeNs = timeNs
         self.homeLookup = homeLookup
         self.names = tuple(names)
         self.strictModes = strictModes
+        # (path, st_dev, st_ino, st_size, st_mtime_ns, st_ctime_ns) -> the parsed entries: a
+        # login looks its key up twice (query, then signed request), each parse costs ~0.1 ms
+        self._parsed: dict[tuple[str, int, int, int, int, int], tuple[AuthorizedKey, ...]] = {}
 
     def _files(self, username: bytes) -> list[tuple[str, int, str | None]]:
         if self.path is not None:
@@ -179,14 +191,31 @@ class AuthorizedKeysFiles:
                     _log.warn("authentication refused: {problem}", problem=problem)
                     continue
             try:
-                with open(path, "rb") as f:
-                    data = f.read(_MAX_FILE + 1)
-                if len(data) > _MAX_FILE:
-                    raise KeyFormatError("file too large")
-                result.extend(parseAuthorizedKeys(data))
+                result.extend(self._read(path))
             except (OSError, KeyFormatError) as e:
                 _log.warn("cannot read {path}: {error}", path=path, error=str(e))
         return result
+
+    def _read(self, path: str) -> tuple[AuthorizedKey, ...]:
+        """The file's entries, parsed again only when its identity, size or times changed."""
+        with open(path, "rb") as f:
+            st = os.fstat(f.fileno())
+            key = (path, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+            cached = self._parsed.get(key)
+            if cached is not None:
+                return cached
+            data = f.read(_MAX_FILE + 1)
+        if len(data) > _MAX_FILE:
+            raise KeyFormatError("file too large")
+        entries = tuple(parseAuthorizedKeys(data))
+        # A file changed twice within the file system's timestamp granularity could keep its
+        # size and times: remember only files whose last change is a while ago (as git's
+        # "racily clean" rule), so an edit right after a login is never missed.
+        if self.timeNs() - max(st.st_mtime_ns, st.st_ctime_ns) > _SETTLED_NS:
+            if len(self._parsed) >= _MAX_CACHED:
+                del self._parsed[next(iter(self._parsed))]  # the oldest
+            self._parsed[key] = entries
+        return entries
 
 
 def _signatureAlgorithm(algName: bytes, key: PublicKey) -> str | None:
