@@ -8,12 +8,12 @@ Public modules:
 - ``plait.wire.ssh.types``: the RFC 4251 data types (``SSHReader``/``SSHWriter``), message
   numbers, disconnect reasons.
 - ``plait.wire.ssh.keys``: public and private keys, signatures, OpenSSH/PEM formats,
-  ``known_hosts`` and ``authorized_keys`` lines, fingerprints.
+  OpenSSH certificates, ``known_hosts`` and ``authorized_keys`` lines, fingerprints.
 - ``plait.wire.ssh.transport``: version exchange, binary packets, ciphers and MACs, key exchange,
   strict kex, ext-info, rekeying (RFC 4253).
 - ``plait.wire.ssh.userauth``: user authentication, both roles (RFC 4252, 4256).
 - ``plait.wire.ssh.connection``: channels, windows, global and channel requests (RFC 4254).
-- ``plait.wire.ssh.sftp``: SFTP version 3 packets.
+- ``plait.wire.ssh.sftp``: SFTP version 3 packets (and OpenSSH's extensions).
 
 Errors: every machine raises ``plait.wire.LocalProtocolError`` when misused and
 ``plait.wire.RemoteProtocolError`` (or ``SSHDisconnectError``, which carries an RFC 4253 reason
