@@ -57,6 +57,9 @@ class _OrderedReplies:
         self._slots: deque[list[Any]] = deque()
 
     def add(self, result: Any) -> None:
+        if not self._slots and not isinstance(result, Deferred):
+            self._reply(result)  # nothing pending: answer at once (no Deferred, no closures)
+            return
         slot: list[Any] = [False, None]
         self._slots.append(slot)
         d: Deferred[Any] = result if isinstance(result, Deferred) else succeed(result)
@@ -73,13 +76,15 @@ class _OrderedReplies:
 
     def _drain(self) -> None:
         while self._slots and self._slots[0][0]:
-            value = self._slots.popleft()[1]
-            if value is True:
-                self._send(True, b"")
-            elif isinstance(value, bytes | bytearray):
-                self._send(True, bytes(value))
-            else:
-                self._send(False, b"")
+            self._reply(self._slots.popleft()[1])
+
+    def _reply(self, value: Any) -> None:
+        if value is True:
+            self._send(True, b"")
+        elif isinstance(value, bytes | bytearray):
+            self._send(True, bytes(value))
+        else:
+            self._send(False, b"")
 
 
 class SSHConnection(SSHService):
