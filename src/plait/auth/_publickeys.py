@@ -47,6 +47,8 @@ _log = Logger("plait.auth")
 _MAX_FILE = 4 * 1024 * 1024
 # parsed authorized_keys files remembered (one a user, each file a few KiB at most in practice)
 _MAX_CACHED = 256
+# parsed public key blobs remembered (a certificate's CA signature is checked on parsing)
+_MAX_CACHED_BLOBS = 64
 # a file is remembered once its last change is this old (nanoseconds)
 _SETTLED_NS = 2_000_000_000
 
@@ -127,7 +129,8 @@ def securePath(path: str, uid: int, stopAt: str | None) -> str | None:
     if not stat.S_ISREG(st.st_mode):
         return f"{path} is not a regular file"
     current = os.path.realpath(path)
-    home = os.path.realpath(stopAt) if stopAt is not None else None
+    # (a realpath is a Python lstat a component: not twice for a lone file checked to itself)
+    home = current if stopAt == path else None if stopAt is None else os.path.realpath(stopAt)
     while True:
         st = os.stat(current)
         if st.st_uid not in (0, uid) or st.st_mode & 0o022:
@@ -273,6 +276,8 @@ class SSHPublicKeyChecker:
         self.keydb = keydb
         self.allowSHA1 = allowSHA1
         self.now = now
+        # blob -> parsed key: a login sends its key twice (query, then signed request)
+        self._parsed: dict[bytes, PublicKey] = {}
 
     def _match(self, credentials: ISSHPrivateKey, key: PublicKey) -> AuthorizedKeyOptions | None:
         """The options of the first entry that lets ``key`` in, or None."""
@@ -320,11 +325,16 @@ class SSHPublicKeyChecker:
 
     def requestAvatarId(self, credentials: ISSHPrivateKey) -> Deferred[Any]:
         """A :class:`KeyAvatarId`, or ``ValidPublicKey``/``UnauthorizedLogin``."""
-        try:
-            key = parsePublicKeyBlob(credentials.blob)
-        except KeyFormatError:
-            # includes certificates whose CA signature does not verify
-            return fail(UnauthorizedLogin("unparseable public key"))
+        key = self._parsed.get(credentials.blob)
+        if key is None:
+            try:
+                key = parsePublicKeyBlob(credentials.blob)
+            except KeyFormatError:
+                # includes certificates whose CA signature does not verify
+                return fail(UnauthorizedLogin("unparseable public key"))
+            if len(self._parsed) >= _MAX_CACHED_BLOBS:
+                del self._parsed[next(iter(self._parsed))]  # the oldest
+            self._parsed[credentials.blob] = key
         algorithm = _signatureAlgorithm(credentials.algName, key)
         if algorithm is None:
             return fail(UnauthorizedLogin("algorithm does not fit the key"))
