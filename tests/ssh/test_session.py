@@ -327,3 +327,75 @@ def test_sessions_per_connection_are_bounded() -> None:
     sessions[0].loseConnection()
     pair.pump()
     openedSession(pair, client)
+
+
+class Upper(Protocol):
+    """Collects its input; on EOF writes it upper-cased and exits 0."""
+
+    def __init__(self, avatar: Any, command: bytes = b"") -> None:
+        self.received = b""
+
+    def dataReceived(self, data: bytes) -> None:
+        self.received += data
+
+    def readConnectionLost(self) -> None:
+        assert self.transport is not None
+        self.transport.write(self.received.upper())
+        self.transport.loseConnection()
+
+
+def test_data_and_eof_before_exec_are_held_for_the_program() -> None:
+    """Data and EOF that arrive before exec (one delivery, pipelined) reach the program, in
+    order, once it starts; the reply to exec is sent before the program reads them."""
+    avatar = ConchUser("kim", execProtocolFactory=Upper)
+    pair, client = makePair(avatar)
+    session = openedSession(pair, client)
+    session.write(b"early ")
+    session.write(b"input")
+    session.sendEOF()
+    started = session.execCommand(b"upper")
+    assert session.bufferSize == 0
+    pair.pump()
+    successResultOf(started)
+    assert b"".join(session.received) == b"EARLY INPUT"
+    assert successResultOf(session.finished) == 0
+
+
+def test_held_input_grants_no_window_until_the_program_starts() -> None:
+    """Held input is bounded by the window: none is granted back while the program has not
+    started, and the window is granted again once it has taken the input."""
+    avatar = ConchUser("lee", execProtocolFactory=Upper)
+    pair, client = makePair(avatar)
+    session = openedSession(pair, client)
+    window = session.remoteWindowLeft
+    chunk = b"x" * session.remoteMaxPacket
+    count = window // len(chunk)
+    for _ in range(count):
+        session.write(chunk)
+    pair.pump()
+    assert session.remoteWindowLeft == window - count * len(chunk)
+    server: Any = pair.server
+    (held,) = server.channels.values()
+    assert held.localWindowLeft == session.remoteWindowLeft
+    session.execCommand(b"upper")
+    pair.pump()
+    assert session.remoteWindowLeft == window
+    program: Any = held.protocol
+    assert program.received == chunk * count
+
+
+def test_held_input_is_dropped_when_no_program_starts() -> None:
+    """If exec is refused, what was held is dropped and the window granted back."""
+    avatar = ConchUser("max")  # no exec factory: exec is refused
+    pair, client = makePair(avatar)
+    session = openedSession(pair, client)
+    window = session.remoteWindowLeft
+    session.write(b"y" * (window // 2 + 1))
+    pair.pump()
+    refused = session.execCommand(b"nothing")
+    pair.pump()
+    failureResultOf(refused, RequestFailedError)
+    assert session.remoteWindowLeft == window
+    server: Any = pair.server
+    (held,) = server.channels.values()
+    assert held._early is None

@@ -315,6 +315,11 @@ class SSHSession(SSHChannel):
         self.command: bytes | None = None
         self.process: Any = None  # set by process-running avatars
         self._exitSent = False
+        # Input that arrived before a program started (a client may pipeline data and EOF
+        # with its exec request): held, without granting more window, so at most the
+        # initial window, and delivered once the program runs. None once released.
+        self._early: list[bytes] | None = []
+        self._earlyEOF = False
 
     def _start(self) -> bool:
         if self.started or self.avatar is None:
@@ -353,7 +358,7 @@ class SSHSession(SSHChannel):
 
     def request_shell(self, data: bytes) -> bool:
         """``shell``: the avatar's ``openShell``."""
-        return self._start() and bool(self.avatar.openShell(self))
+        return self._start() and self._started(self.avatar.openShell(self))
 
     def request_exec(self, data: bytes) -> bool:
         """``exec``: the avatar's ``execCommand``."""
@@ -361,12 +366,34 @@ class SSHSession(SSHChannel):
         if not self._start():
             return False
         self.command = command
-        return bool(self.avatar.execCommand(self, command))
+        return self._started(self.avatar.execCommand(self, command))
 
     def request_subsystem(self, data: bytes) -> bool:
         """``subsystem``: the avatar's ``openSubsystem``."""
         name = SubsystemRequest.fromData(data).name
-        return self._start() and bool(self.avatar.openSubsystem(self, name))
+        return self._start() and self._started(self.avatar.openSubsystem(self, name))
+
+    def _started(self, ok: object) -> bool:
+        # The held input goes to the program once the request has been answered (as sshd:
+        # the reply first, then the program reads what was sent before it).
+        self.afterRequest(self._releaseInput)
+        return bool(ok)
+
+    def _releaseInput(self) -> None:
+        early, self._early = self._early, None
+        if early is None:
+            return
+        if self.protocol is not None or self.process is not None:
+            for data in early:
+                self.dataReceived(data)
+            if self._earlyEOF:
+                self.eofReceived()
+        if not self.paused:
+            self._grantWindow()
+
+    def _grantWindow(self) -> None:
+        if self._early is None:  # no window is granted back while input is held
+            super()._grantWindow()
 
     def request_window_change(self, data: bytes) -> bool:
         """``window-change``: record the size and tell the program."""
@@ -404,15 +431,19 @@ class SSHSession(SSHChannel):
         protocol.makeConnection(SessionTransport(self))
 
     def dataReceived(self, data: bytes) -> None:
-        """Input for the program (dropped before one runs)."""
-        if self.protocol is not None:
+        """Input for the program (held until one runs; dropped if none could be started)."""
+        if self._early is not None:
+            self._early.append(data)
+        elif self.protocol is not None:
             self.protocol.dataReceived(data)
         elif self.process is not None:
             self.process.write(data)
 
     def eofReceived(self) -> None:
         """The client's input ended: close the program's stdin (or tell the protocol)."""
-        if self.process is not None:
+        if self._early is not None:
+            self._earlyEOF = True
+        elif self.process is not None:
             if self.pty is None:
                 # A write pipe closes only once its producer (this session) is detached.
                 self.process.unregisterProducer()
@@ -424,6 +455,7 @@ class SSHSession(SSHChannel):
 
     def closed(self) -> None:
         """The channel is gone: end the program."""
+        self._early = None
         if self.protocol is not None:
             self.protocol.connectionLost(Failure(ConnectionDone("session closed")))
         process, self.process = self.process, None
