@@ -125,12 +125,8 @@ class SSHDUser(UnixConchUser):
         self.serverEnvironment = dict(serverEnvironment or {})
         self.sftpServer = sftpServer
         if self._sameUser() and sftpServer is None:
-            from plait.ssh.sftp import FileTransferServer, UnixSFTPFileSystem
-
             home = self.home if os.path.isdir(self.home) else "/"
-            self.subsystemLookup[b"sftp"] = lambda avatar: FileTransferServer(
-                UnixSFTPFileSystem(home)
-            )
+            self.subsystemLookup[b"sftp"] = lambda avatar: _inProcessSFTP(home)
 
     def _sameUser(self) -> bool:
         return self.uid is None or self.uid == os.geteuid()
@@ -159,6 +155,13 @@ class SSHDUser(UnixConchUser):
                 command = f"exec {shlex.quote(sys.executable)} -m plait.ssh.sftp"
             return self._spawn(session, self._commandArgv(command.encode()), None)
         return super().openSubsystem(session, name)
+
+
+def _inProcessSFTP(home: str) -> Any:
+    # imported on the first sftp session, not on the first login (~65 ms)
+    from plait.ssh.sftp import FileTransferServer, UnixSFTPFileSystem
+
+    return FileTransferServer(UnixSFTPFileSystem(home))
 
 
 def _executableBy(path: str, uid: int | None, gid: int | None) -> bool:
