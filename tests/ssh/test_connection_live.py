@@ -1,9 +1,11 @@
 """plait's SSH client and server end to end over loopback TCP (real transport, userauth and
-connection services): exec with exit status, bulk data, and a keepalive timeout that closes
-the server's side of a silent client's connection."""
+connection services): exec with exit status, bulk data, a keepalive timeout that closes
+the server's side of a silent client's connection, and ``plait.ssh.client`` sending channel
+data before the server has answered (or even received) its exec/subsystem request."""
 
 from __future__ import annotations
 
+import io
 import os
 import time
 from collections.abc import Iterator
@@ -14,9 +16,13 @@ import pytest
 
 from plait.auth import InMemoryUsernamePasswordDatabase, Portal
 from plait.defer import Deferred
+from plait.protocol import Factory, Protocol
 from plait.reactor import reactorClassNamed
-from plait.ssh.connection import SSHConnection
+from plait.ssh.client import SSHCommandClientEndpoint
+from plait.ssh.client import connect as clientConnect
+from plait.ssh.connection import RequestFailedError, SSHConnection
 from plait.ssh.session import SSHClientSession, UnixConchUser, openSession
+from plait.ssh.sftp import FileTransferClient, inProcessSubsystem
 from plait.ssh.transport import SSHClientFactory, SSHServerFactory
 from plait.ssh.userauth import SSHUserAuthClient, SSHUserAuthServer
 from plait.wire.ssh.keys import PrivateKey
@@ -51,6 +57,7 @@ class Realm:
 
     def requestAvatar(self, avatarId: Any, mind: Any, *interfaces: Any) -> Any:
         avatar = UnixConchUser(USER, os.getuid(), os.getgid(), str(self.home), "/bin/sh")
+        avatar.subsystemLookup[b"sftp"] = inProcessSubsystem
         return interfaces[0], avatar, avatar.logout
 
 
@@ -153,3 +160,82 @@ def test_keepalive_timeout_closes_silent_client(
     connect(reactor, port.getHost().port, Silent())
     runUntil(reactor, lambda: stopped.called and bool(services) and services[0]._stopped, 10)
     assert services[0].keepalivesOutstanding == 2
+
+
+class _Upper(Protocol):
+    """Writes its input and EOF as soon as it is connected; collects what comes back."""
+
+    def __init__(self) -> None:
+        self.received = b""
+        self.done: Deferred[bytes] = Deferred()
+
+    def connectionMade(self) -> None:
+        transport: Any = self.transport
+        transport.write(b"sent before exec\n")
+        transport.loseWriteConnection()
+
+    def dataReceived(self, data: bytes) -> None:
+        self.received += data
+
+    def connectionLost(self, reason: Any = None) -> None:
+        self.done.callback(self.received)
+
+
+def test_command_endpoint_input_before_exec(
+    reactor: Any, hostKey: PrivateKey, tmp_path: Path
+) -> None:
+    """SSHCommandClientEndpoint connects its protocol when the channel opens, so its input
+    and EOF reach the server before the exec request: the server holds them for the
+    command."""
+    port, _ = serve(reactor, hostKey, tmp_path)
+    endpoint = SSHCommandClientEndpoint.newConnection(
+        reactor,
+        "tr a-z A-Z",
+        USER,
+        "127.0.0.1",
+        port.getHost().port,
+        password=PASSWORD,
+        verifyHostKey=lambda key: True,
+    )
+    protocol = _Upper()
+    results: list[Any] = []
+    endpoint.connect(Factory.forProtocol(lambda: protocol)).addCallback(lambda p: p.done).addBoth(
+        results.append
+    )
+    runUntil(reactor, lambda: bool(results), timeout=20)
+    assert results == [b"SENT BEFORE EXEC\n"]
+
+
+def test_open_sftp_pipelined_and_refused(reactor: Any, hostKey: PrivateKey, tmp_path: Path) -> None:
+    """openSFTP sends INIT right after the subsystem request (before its reply) and works
+    against a plait server; once the server has no sftp, it fails with RequestFailedError."""
+    (tmp_path / "file").write_bytes(b"contents")
+    port, services = serve(reactor, hostKey, tmp_path)
+    results: list[Any] = []
+
+    def work(client: Any) -> Deferred[Any]:
+        def opened(sftp: FileTransferClient) -> Deferred[Any]:
+            assert sftp.serverVersion == 3
+            out = io.BytesIO()
+            d = sftp.get(str(tmp_path / "file").encode(), out)
+            return d.addCallback(lambda _: results.append(out.getvalue()))
+
+        def withoutSFTP(_: object) -> Deferred[Any]:
+            services[0].avatar.subsystemLookup.clear()
+            return client.openSFTP()
+
+        d = client.openSFTP().addCallback(opened).addCallback(withoutSFTP)
+        d.addErrback(lambda f: f.trap(RequestFailedError) and results.append("refused"))
+        return d.addCallback(lambda _: client.close())
+
+    connected = clientConnect(
+        reactor,
+        "127.0.0.1",
+        port.getHost().port,
+        USER,
+        password=PASSWORD,
+        verifyHostKey=lambda key: True,
+    )
+    connected.addCallback(work).addCallbacks(results.append, results.append)
+    runUntil(reactor, lambda: len(results) == 3, timeout=20)
+    assert results == [b"contents", "refused", None]

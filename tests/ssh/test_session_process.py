@@ -94,6 +94,21 @@ def test_exec_stdin_and_eof(reactor: Any, tmp_path: Path) -> None:
     assert run.result == [0]
 
 
+def test_stdin_and_eof_before_exec(reactor: Any, tmp_path: Path) -> None:
+    """Data and EOF sent before the exec request are held and become the command's stdin."""
+    run = Run(reactor, avatarFor(tmp_path))
+
+    def opened(session: SSHClientSession) -> None:
+        session.write(b"early\n")
+        session.sendEOF()
+        session.execCommand(b"tr a-z A-Z")
+
+    run.session.opened.addCallback(opened)
+    run.wait()
+    assert run.stdout == b"EARLY\n"
+    assert run.result == [0]
+
+
 def test_environment_and_cwd(reactor: Any, tmp_path: Path) -> None:
     """USER/HOME/SHELL/PATH/SSH_CONNECTION are set, LANG passes the allow-list, cwd is home."""
     run = Run(reactor, avatarFor(tmp_path))

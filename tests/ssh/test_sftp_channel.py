@@ -35,8 +35,8 @@ def _sftpOverSession(avatar: ConchUser) -> tuple[ServicePair, FileTransferClient
     started = session.subsystem(b"sftp")
     pair.pump()
     successResultOf(started)
-    # Connected only now: plait's server session drops data sent before the subsystem runs,
-    # so INIT must follow the subsystem's success.
+    # Connected after the subsystem's success (the server would also hold an earlier INIT
+    # until the subsystem runs: tests/ssh/test_session.py, test_connection_live.py).
     client = FileTransferClient()
     connectProtocolToChannel(client, session)
     return pair, client

@@ -190,11 +190,26 @@ class SSHClientConnection:
 
         client = FileTransferClient()
         session = SSHClientSession()
+
+        def opened(s: SSHClientSession) -> Deferred[Any]:
+            requested = s.subsystem(b"sftp")
+            # INIT follows the request at once, without waiting for its reply (one round trip
+            # less): servers (sshd, plait) hold channel data until the subsystem runs.
+            connectProtocolToChannel(client, session)
+            ready = client.whenReady()
+
+            def started(_: object) -> Deferred[Any]:
+                return ready
+
+            def refused(failure: Failure) -> Failure:
+                ready.addErrback(lambda _: None)  # fails too as the channel closes
+                session.loseConnection()
+                return failure
+
+            return requested.addCallbacks(started, refused)
+
         d: Deferred[Any] = self.openSession(session)
-        d.addCallback(lambda s: s.subsystem(b"sftp"))
-        # Only now: the client's INIT must not reach the server before the subsystem runs.
-        d.addCallback(lambda _: connectProtocolToChannel(client, session))
-        d.addCallback(lambda _: client.whenReady())
+        d.addCallback(opened)
         d.addCallback(lambda _: client)
         return d
 
