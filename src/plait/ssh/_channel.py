@@ -461,6 +461,11 @@ class ChannelTransport:
         """Detach the producer."""
         self.channel.unregisterProducer()
 
+    @property
+    def producer(self) -> Any:
+        """The registered producer (None when there is none), as on TCP transports."""
+        return self.channel.producer
+
     def pauseProducing(self) -> None:
         """Stop granting window to the peer."""
         self.channel.pauseProducing()

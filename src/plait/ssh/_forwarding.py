@@ -6,9 +6,10 @@ listens where the avatar's ``allowListen`` agrees (loopback by default), opening
 ``forwarded-tcpip`` channel to the client per accepted connection. Client: ``forwardLocal``
 (``ssh -L``) and ``forwardRemote`` (``ssh -R``).
 
-Each forwarded connection relays with flow control both ways: the SSH side pauses reading the
-TCP socket while the peer's window is full, and stops granting window while the TCP socket's
-send buffer is full. EOF is passed on as a half-close.
+Each forwarded connection is a ``plait.protocols.portforward`` relay between the TCP
+connection and the channel (run as a transport): flow control both ways (the SSH side pauses
+reading the TCP socket while the peer's window is full, and stops granting window while the
+TCP socket's send buffer is full), EOF passed on as a half-close.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from typing import Any
 from plait.defer import Deferred, Failure
 from plait.log import Logger
 from plait.protocol import CannotListenError, Factory, Protocol
-from plait.ssh._channel import ChannelOpenError, SSHChannel
+from plait.protocols.portforward import ProxyClient, relay
+from plait.ssh._channel import ChannelOpenError, SSHChannel, connectProtocolToChannel
 from plait.wire.ssh.connection import (
     DirectTCPIP,
     ForwardedTCPIP,
@@ -45,39 +47,31 @@ def _reactorOf(conn: Any) -> Any:
     return conn.transport.reactor
 
 
-class _TCPSide(Protocol):
-    """The TCP end of a forwarded connection; ``channel`` is the SSH end once open."""
+class _TCPSide(ProxyClient):
+    """The TCP end of a forwarded connection. Once the channel is open it is relayed
+    (``plait.protocols.portforward.relay``: backpressure both ways, EOF as a half-close) to a
+    relay side run over the channel; what it read before (reading is paused at once, so
+    little) and whether it saw EOF or was lost are kept until then."""
 
     def __init__(self) -> None:
-        self.channel: ForwardingChannel | None = None
         self.pending: list[bytes] = []
         self.eof = False
         self.lost = False
 
     def dataReceived(self, data: bytes) -> None:
-        if self.channel is not None:
-            self.channel.write(data)
-        else:
+        if self.peer is None:
             self.pending.append(data)
+        else:
+            super().dataReceived(data)
 
     def readConnectionLost(self) -> None:
-        """The TCP peer half-closed: EOF on the channel."""
+        """The TCP peer half-closed: EOF on the channel (once it is relayed)."""
         self.eof = True
-        if self.channel is not None:
-            self.channel.sendEOF()
-
-    def writeConnectionLost(self) -> None:
-        """Our write side is shut; the channel stays until the read side ends too."""
+        super().readConnectionLost()
 
     def connectionLost(self, reason: Failure | None = None) -> None:
         self.lost = True
-        channel, self.channel = self.channel, None
-        if channel is not None:
-            channel.tcp = None
-            if channel.producer is not None:
-                channel.unregisterProducer()
-            channel.sendEOF()
-            channel.loseConnection()
+        super().connectionLost(reason)
 
 
 class ForwardingChannel(SSHChannel):
@@ -95,19 +89,17 @@ class ForwardingChannel(SSHChannel):
             self.loseConnection()
             return
         self.tcp = tcp
-        tcp.channel = self
-        transport: Any = tcp.transport
+        side = ProxyClient()
+        connectProtocolToChannel(side, self)
         pending, tcp.pending = tcp.pending, []
         for data in pending:
             self.write(data)
-        self.registerProducer(transport, True)
-        transport.registerProducer(self, True)
-        transport.resumeProducing()
+        relay(tcp, side)
         if tcp.eof:
             self.sendEOF()
 
     def channelOpen(self, specificData: bytes) -> None:
-        """Start relaying if the TCP side is already there (client-side opens)."""
+        """Start relaying if the TCP side is already there."""
         if self.tcp is not None:
             tcp, self.tcp = self.tcp, None
             self.attach(tcp)
@@ -119,33 +111,13 @@ class ForwardingChannel(SSHChannel):
         if tcp is not None and tcp.transport is not None:
             tcp.transport.loseConnection()
 
-    def dataReceived(self, data: bytes) -> None:
-        """Channel data to the TCP connection."""
-        if self.tcp is not None and self.tcp.transport is not None:
-            self.tcp.transport.write(data)
-
-    def eofReceived(self) -> None:
-        """The SSH peer's EOF: half-close the TCP connection."""
-        tcp = self.tcp
-        if tcp is None or tcp.transport is None:
-            return
-        loseWrite = getattr(tcp.transport, "loseWriteConnection", None)
-        if loseWrite is not None:
-            loseWrite()
-        else:
-            tcp.transport.loseConnection()
-
     def closed(self) -> None:
-        """The channel is gone: close the TCP connection."""
+        """The channel is gone: the relay closes the TCP connection (or, if it never started,
+        the waiting one is closed here)."""
         tcp, self.tcp = self.tcp, None
-        if tcp is None:
-            return
-        tcp.channel = None
-        transport: Any = tcp.transport
-        if transport is not None:
-            if getattr(transport, "producer", None) is self:
-                transport.unregisterProducer()
-            transport.loseConnection()
+        if self.protocol is None and tcp is not None and tcp.transport is not None:
+            tcp.transport.loseConnection()
+        super().closed()
 
 
 # -- server side ---------------------------------------------------------------------------
