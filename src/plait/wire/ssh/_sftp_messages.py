@@ -204,10 +204,7 @@ class Message:
 
 
 @dataclass(frozen=True, slots=True)
-class Init(Message):
-    """SSH_FXP_INIT: the client's version and extensions (no request id)."""
-
-    type: ClassVar[FXP] = FXP.INIT
+class _Hello(Message):
     version: int = SFTP_VERSION
     extensions: tuple[tuple[bytes, bytes], ...] = ()
 
@@ -219,18 +216,17 @@ class Init(Message):
 
 
 @dataclass(frozen=True, slots=True)
-class Version(Message):
+class Init(_Hello):
+    """SSH_FXP_INIT: the client's version and extensions (no request id)."""
+
+    type: ClassVar[FXP] = FXP.INIT
+
+
+@dataclass(frozen=True, slots=True)
+class Version(_Hello):
     """SSH_FXP_VERSION: the server's version and extensions (no request id)."""
 
     type: ClassVar[FXP] = FXP.VERSION
-    version: int = SFTP_VERSION
-    extensions: tuple[tuple[bytes, bytes], ...] = ()
-
-    def encodeBody(self) -> bytes:
-        w = SSHWriter().uint32(self.version)
-        for name, data in self.extensions:
-            w.string(name).string(data)
-        return w.bytes()
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,10 +366,7 @@ class ReadLink(_PathRequest):
 
 
 @dataclass(frozen=True, slots=True)
-class SetStat(Message):
-    """SSH_FXP_SETSTAT: change a path's attributes."""
-
-    type: ClassVar[FXP] = FXP.SETSTAT
+class _PathAttrsRequest(Message):
     requestID: int
     path: bytes
     attrs: FileAttributes
@@ -383,16 +376,18 @@ class SetStat(Message):
 
 
 @dataclass(frozen=True, slots=True)
-class MkDir(Message):
+class SetStat(_PathAttrsRequest):
+    """SSH_FXP_SETSTAT: change a path's attributes."""
+
+    type: ClassVar[FXP] = FXP.SETSTAT
+
+
+@dataclass(frozen=True, slots=True)
+class MkDir(_PathAttrsRequest):
     """SSH_FXP_MKDIR with initial attributes."""
 
     type: ClassVar[FXP] = FXP.MKDIR
-    requestID: int
-    path: bytes
     attrs: FileAttributes = field(default_factory=FileAttributes)
-
-    def encodeBody(self) -> bytes:
-        return SSHWriter().uint32(self.requestID).string(self.path).raw(self.attrs.encode()).bytes()
 
 
 @dataclass(frozen=True, slots=True)
@@ -541,11 +536,9 @@ class ExtendedReply(Message):
 
 
 @dataclass(frozen=True, slots=True)
-class PosixRename(Message):
-    """posix-rename@openssh.com: rename(2), replacing ``newPath`` if it exists."""
-
+class _LinkExtension(Message):
     type: ClassVar[FXP] = FXP.EXTENDED
-    extensionName: ClassVar[bytes] = b"posix-rename@openssh.com"
+    extensionName: ClassVar[bytes]
     requestID: int
     oldPath: bytes
     newPath: bytes
@@ -556,18 +549,17 @@ class PosixRename(Message):
 
 
 @dataclass(frozen=True, slots=True)
-class HardLink(Message):
+class PosixRename(_LinkExtension):
+    """posix-rename@openssh.com: rename(2), replacing ``newPath`` if it exists."""
+
+    extensionName: ClassVar[bytes] = b"posix-rename@openssh.com"
+
+
+@dataclass(frozen=True, slots=True)
+class HardLink(_LinkExtension):
     """hardlink@openssh.com: link(2) ``oldPath`` as ``newPath``."""
 
-    type: ClassVar[FXP] = FXP.EXTENDED
     extensionName: ClassVar[bytes] = b"hardlink@openssh.com"
-    requestID: int
-    oldPath: bytes
-    newPath: bytes
-
-    def encodeBody(self) -> bytes:
-        w = SSHWriter().uint32(self.requestID).string(self.extensionName)
-        return w.string(self.oldPath).string(self.newPath).bytes()
 
 
 @dataclass(frozen=True, slots=True)
@@ -585,11 +577,9 @@ class StatVFS(Message):
 
 
 @dataclass(frozen=True, slots=True)
-class FStatVFS(Message):
-    """fstatvfs@openssh.com: file system statistics for an open handle."""
-
+class _HandleExtension(Message):
     type: ClassVar[FXP] = FXP.EXTENDED
-    extensionName: ClassVar[bytes] = b"fstatvfs@openssh.com"
+    extensionName: ClassVar[bytes]
     requestID: int
     handle: bytes
 
@@ -599,17 +589,17 @@ class FStatVFS(Message):
 
 
 @dataclass(frozen=True, slots=True)
-class FSync(Message):
+class FStatVFS(_HandleExtension):
+    """fstatvfs@openssh.com: file system statistics for an open handle."""
+
+    extensionName: ClassVar[bytes] = b"fstatvfs@openssh.com"
+
+
+@dataclass(frozen=True, slots=True)
+class FSync(_HandleExtension):
     """fsync@openssh.com: fsync(2) an open file handle."""
 
-    type: ClassVar[FXP] = FXP.EXTENDED
     extensionName: ClassVar[bytes] = b"fsync@openssh.com"
-    requestID: int
-    handle: bytes
-
-    def encodeBody(self) -> bytes:
-        w = SSHWriter().uint32(self.requestID).string(self.extensionName)
-        return w.string(self.handle).bytes()
 
 
 @dataclass(frozen=True, slots=True)
