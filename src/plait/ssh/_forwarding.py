@@ -131,27 +131,31 @@ def openDirectTCPIP(
     request = DirectTCPIP.fromData(data)
     if avatar is not None and not avatar.allowConnect(request.host, request.port):
         raise ChannelOpenError(OpenFailureReason.ADMINISTRATIVELY_PROHIBITED, "not permitted")
+    channel = _ServerDirectChannel(
+        remoteWindow=remoteWindow, remoteMaxPacket=remoteMaxPacket, avatar=avatar, conn=conn
+    )
+    return _connectFor(channel, conn, request.host, request.port)
+
+
+def _connectFor(channel: ForwardingChannel, conn: Any, host: str, port: int) -> Deferred[Any]:
+    """Connect to ``host:port``, then fire with ``channel`` holding the (paused) connection;
+    a failed connection is the open's failure (CONNECT_FAILED)."""
     from plait.endpoints import HostnameEndpoint, connectProtocol
 
     tcp = _TCPSide()
-    endpoint = HostnameEndpoint(_reactorOf(conn), request.host, request.port, timeout=30)
+    endpoint = HostnameEndpoint(_reactorOf(conn), host, port, timeout=30)
     d: Deferred[Any] = connectProtocol(endpoint, tcp)
 
     def connected(_: object) -> SSHChannel:
-        assert tcp.transport is not None
         transport: Any = tcp.transport
         transport.pauseProducing()  # until the channel is confirmed and attached
-        channel = _ServerDirectChannel(
-            remoteWindow=remoteWindow, remoteMaxPacket=remoteMaxPacket, avatar=avatar, conn=conn
-        )
         channel.tcp = tcp
         return channel
 
     def failed(failure: Failure) -> None:
         raise ChannelOpenError(OpenFailureReason.CONNECT_FAILED, failure.getErrorMessage())
 
-    d.addCallbacks(connected, failed)
-    return d
+    return d.addCallbacks(connected, failed)
 
 
 class _ServerDirectChannel(ForwardingChannel):
@@ -264,29 +268,13 @@ class ClientForwarding:
         target = self.targets.get((request.connectedAddress, request.connectedPort))
         if target is None:
             raise ChannelOpenError(OpenFailureReason.ADMINISTRATIVELY_PROHIBITED, "not forwarded")
-        from plait.endpoints import HostnameEndpoint, connectProtocol
-
-        tcp = _TCPSide()
-        endpoint = HostnameEndpoint(_reactorOf(conn), target[0], target[1], timeout=30)
-        d: Deferred[Any] = connectProtocol(endpoint, tcp)
-
-        def connected(_: object) -> SSHChannel:
-            transport: Any = tcp.transport
-            transport.pauseProducing()
-            channel = ForwardingChannel(
-                remoteWindow=remoteWindow,
-                remoteMaxPacket=remoteMaxPacket,
-                conn=conn,
-                channelType=b"forwarded-tcpip",
-            )
-            channel.tcp = tcp
-            return channel
-
-        def failed(failure: Failure) -> None:
-            raise ChannelOpenError(OpenFailureReason.CONNECT_FAILED, failure.getErrorMessage())
-
-        d.addCallbacks(connected, failed)
-        return d
+        channel = ForwardingChannel(
+            remoteWindow=remoteWindow,
+            remoteMaxPacket=remoteMaxPacket,
+            conn=conn,
+            channelType=b"forwarded-tcpip",
+        )
+        return _connectFor(channel, conn, target[0], target[1])
 
 
 def forwardLocal(
