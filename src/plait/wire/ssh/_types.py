@@ -21,6 +21,7 @@ __all__ = [
 
 _U32 = struct.Struct(">I")
 _U64 = struct.Struct(">Q")
+_unpackU32 = _U32.unpack_from
 
 
 class MSG(enum.IntEnum):
@@ -205,7 +206,14 @@ class SSHReader:
 
     def uint32(self) -> int:
         """Read a uint32."""
-        return int(_U32.unpack_from(self._data, self._need(4))[0])
+        # Inlined bounds check and unpack: this is the hottest read on the server's path.
+        pos = self._pos
+        end = pos + 4
+        if end > len(self._data):
+            raise SSHDisconnectError(DisconnectReason.PROTOCOL_ERROR, "truncated message")
+        value: int = _unpackU32(self._data, pos)[0]
+        self._pos = end
+        return value
 
     def uint64(self) -> int:
         """Read a uint64."""
@@ -213,9 +221,15 @@ class SSHReader:
 
     def string(self) -> bytes:
         """Read a string."""
-        n = self.uint32()
-        pos = self._need(n)
-        return self._data[pos : pos + n]
+        data = self._data
+        start = self._pos + 4
+        if start > len(data):
+            raise SSHDisconnectError(DisconnectReason.PROTOCOL_ERROR, "truncated message")
+        end = start + _unpackU32(data, start - 4)[0]
+        if end > len(data):
+            raise SSHDisconnectError(DisconnectReason.PROTOCOL_ERROR, "truncated message")
+        self._pos = end
+        return data[start:end]
 
     def text(self) -> str:
         """Read a string holding UTF-8 text."""
