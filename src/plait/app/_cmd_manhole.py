@@ -19,6 +19,8 @@ import argparse
 import os
 from typing import Any
 
+from ._serveroptions import addHostKeyArguments, addListenArgument, listenServices, optionHostKeys
+
 __all__ = ["DEFAULT_LISTEN", "manholeCommand"]
 
 DEFAULT_LISTEN = "tcp:2200:interface=127.0.0.1"
@@ -29,29 +31,15 @@ class _ManholeCommand:
     description = "a Python prompt into this process over SSH (for operators; --app FILE.py)"
 
     def addArguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument(
-            "--listen",
-            action="append",
-            metavar="ENDPOINT",
-            help=f"where to listen (endpoint string; repeatable; default {DEFAULT_LISTEN})",
-        )
+        addListenArgument(parser, DEFAULT_LISTEN)
         parser.add_argument(
             "--authorized-keys", metavar="PATH", help="keys allowed in (OpenSSH authorized_keys)"
         )
         parser.add_argument(
             "--password-file", metavar="PATH", help="user:hash lines of passwords allowed in"
         )
-        parser.add_argument(
-            "--host-key",
-            action="append",
-            default=[],
-            metavar="PATH",
-            help="a private host key file (repeatable; default: the state directory's)",
-        )
-        parser.add_argument(
-            "--state-dir",
-            metavar="DIR",
-            help="where host keys are made on first start (default: plait sshd's)",
+        addHostKeyArguments(
+            parser, stateDirHelp="where host keys are made on first start (default: plait sshd's)"
         )
         parser.add_argument(
             "--app",
@@ -72,11 +60,9 @@ class _ManholeCommand:
         for path in (options.authorized_keys, options.password_file):
             if path and not os.path.isfile(path):
                 raise ValueError(f"{path}: no such file")
-        from plait.endpoints import serverFromString
         from plait.ssh.manhole import manholeFactory
 
-        from ._cmd_ssh_unix import hostKeys
-        from ._service import IService, MultiService, StreamServerEndpointService
+        from ._service import IService, MultiService
 
         top = MultiService()
         namespace: dict[str, Any] = {}
@@ -94,12 +80,9 @@ class _ManholeCommand:
             namespace,
             authorizedKeys=options.authorized_keys,
             passwordFile=options.password_file,
-            hostKeys=hostKeys(options.host_key, True, options.state_dir),
+            hostKeys=optionHostKeys(options),
         )
-        for description in options.listen or [DEFAULT_LISTEN]:
-            endpoint = serverFromString(reactor, description)
-            StreamServerEndpointService(endpoint, factory).setServiceParent(top)
-        return top
+        return listenServices(reactor, options.listen, factory, parent=top)
 
 
 manholeCommand = _ManholeCommand()

@@ -26,6 +26,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ._serveroptions import addHostKeyArguments, addListenArgument, listenServices, optionHostKeys
+
 __all__ = ["sshdCommand"]
 
 DEFAULT_LISTEN = "tcp:2222:interface=127.0.0.1"
@@ -36,29 +38,16 @@ class _SSHDCommand:
     description = "an SSH server: logins, shells, commands, PTYs, SFTP and port forwarding"
 
     def addArguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument(
-            "--listen",
-            action="append",
-            metavar="ENDPOINT",
-            help=f"where to listen (endpoint string; repeatable; default {DEFAULT_LISTEN})",
-        )
-        parser.add_argument(
-            "--host-key",
-            action="append",
-            default=[],
-            metavar="PATH",
-            help="a private host key file (repeatable; default: the state directory's)",
+        addListenArgument(parser, DEFAULT_LISTEN)
+        addHostKeyArguments(
+            parser,
+            stateDirHelp="host keys made on first start (default /etc/plait/ssh as root, else "
+            "~/.plait/ssh)",
         )
         parser.add_argument(
             "--authorized-keys",
             metavar="PATH",
             help="one authorized_keys file for every user (default: ~/.ssh/authorized_keys)",
-        )
-        parser.add_argument(
-            "--state-dir",
-            metavar="DIR",
-            help="host keys made on first start (default /etc/plait/ssh as root, else "
-            "~/.plait/ssh)",
         )
         parser.add_argument(
             "--password-auth",
@@ -84,12 +73,9 @@ class _SSHDCommand:
             import cryptography  # noqa: F401
         except ImportError:
             raise ValueError("plait sshd needs the ssh extra: pip install 'plait[ssh]'") from None
-        from plait.endpoints import serverFromString
+        from ._cmd_ssh_unix import makePortal, makeSSHServerFactory
 
-        from ._cmd_ssh_unix import hostKeys, makePortal, makeSSHServerFactory
-        from ._service import MultiService, StreamServerEndpointService
-
-        keys = hostKeys(options.host_key, True, options.state_dir)
+        keys = optionHostKeys(options)
         portal = makePortal(
             reactor,
             options.authorized_keys,
@@ -99,11 +85,7 @@ class _SSHDCommand:
         factory = makeSSHServerFactory(
             reactor, keys, portal, loginGraceTime=options.login_grace_time
         )
-        top = MultiService()
-        for description in options.listen or [DEFAULT_LISTEN]:
-            endpoint = serverFromString(reactor, description)
-            StreamServerEndpointService(endpoint, factory).setServiceParent(top)
-        return top
+        return listenServices(reactor, options.listen, factory)
 
 
 sshdCommand = _SSHDCommand()

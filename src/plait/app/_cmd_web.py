@@ -13,6 +13,8 @@ import argparse
 import importlib
 from typing import Any
 
+from ._serveroptions import addListenArgument, listenServices
+
 __all__ = ["webCommand"]
 
 
@@ -48,24 +50,16 @@ class _WebCommand:
         parser.add_argument(
             "--resource", metavar="MODULE:ATTR", help="serve this plait.web Resource instead"
         )
-        parser.add_argument(
-            "--listen",
-            action="append",
-            metavar="ENDPOINT",
-            help="where to listen (endpoint string, ssl: too; repeatable; default tcp:8080)",
-        )
+        addListenArgument(parser, "tcp:8080", note=", ssl: too")
         parser.add_argument("--access-log", metavar="FILE", help="also append the access log here")
         parser.add_argument("--no-access-log", action="store_true", help="do not log each request")
 
     def makeService(self, reactor: Any, options: argparse.Namespace) -> Any:
         import os
 
-        from plait.endpoints import serverFromString
         from plait.log import Logger
         from plait.web import Site
         from plait.web.static import File
-
-        from ._service import MultiService, StreamServerEndpointService
 
         log = Logger("plait.web")
         if options.resource:
@@ -82,11 +76,8 @@ class _WebCommand:
             accessLog=not options.no_access_log,
             logPath=options.access_log,
         )
-        top = MultiService()
-        for description in options.listen or ["tcp:8080"]:
-            endpoint = serverFromString(reactor, description)
-            service = StreamServerEndpointService(endpoint, site)
-            service.setServiceParent(top)
+        top = listenServices(reactor, options.listen, site)
+        for description, service in zip(options.listen, top, strict=True):
             scheme = "https" if description.split(":", 1)[0] in ("ssl", "tls") else "http"
 
             def listening(port: Any, scheme: str = scheme) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ._serveroptions import addListenArgument, listenServices
+
 __all__ = ["echoCommand", "runCommand"]
 
 
@@ -17,29 +19,17 @@ class _EchoCommand:
     description = "an echo server (RFC 862): sends back every byte it receives"
 
     def addArguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument(
-            "--listen",
-            action="append",
-            metavar="ENDPOINT",
-            help="where to listen (endpoint string; repeatable; default tcp:7)",
-        )
+        addListenArgument(parser, "tcp:7")
 
     def makeService(self, reactor: Any, options: argparse.Namespace) -> Any:
-        from plait.endpoints import serverFromString
         from plait.protocol import Factory, Protocol
-
-        from ._service import MultiService, StreamServerEndpointService
 
         class Echo(Protocol):
             def dataReceived(self, data: bytes) -> None:
                 assert self.transport is not None
                 self.transport.write(data)
 
-        top = MultiService()
-        for description in options.listen or ["tcp:7"]:
-            endpoint = serverFromString(reactor, description)
-            StreamServerEndpointService(endpoint, Factory.forProtocol(Echo)).setServiceParent(top)
-        return top
+        return listenServices(reactor, options.listen, Factory.forProtocol(Echo))
 
 
 class _RunCommand:

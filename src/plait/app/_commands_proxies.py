@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ._serveroptions import addListenArgument, listenServices
+
 __all__ = ["portforwardCommand", "socksCommand"]
 
 
@@ -19,12 +21,7 @@ class _SOCKSCommand:
     )
 
     def addArguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument(
-            "--listen",
-            action="append",
-            metavar="ENDPOINT",
-            help="where to listen (endpoint string; repeatable; default tcp:1080:interface=127.0.0.1)",
-        )
+        addListenArgument(parser, "tcp:1080:interface=127.0.0.1")
         parser.add_argument(
             "--allow",
             action="append",
@@ -48,11 +45,8 @@ class _SOCKSCommand:
     def makeService(self, reactor: Any, options: argparse.Namespace) -> Any:
         from pathlib import Path
 
-        from plait.endpoints import serverFromString
         from plait.log import Logger
         from plait.protocols.socks import SOCKSFactory, parseUsers
-
-        from ._service import MultiService, StreamServerEndpointService
 
         users = parseUsers(Path(options.users).read_text()) if options.users else None
         factory = SOCKSFactory(
@@ -62,11 +56,7 @@ class _SOCKSCommand:
             Logger(namespace="plait.socks").warn(
                 "plait socks: no --allow rule, so every request will be refused"
             )
-        top = MultiService()
-        for description in options.listen or ["tcp:1080:interface=127.0.0.1"]:
-            endpoint = serverFromString(reactor, description)
-            StreamServerEndpointService(endpoint, factory).setServiceParent(top)
-        return top
+        return listenServices(reactor, options.listen, factory)
 
 
 class _PortforwardCommand:
