@@ -15,6 +15,7 @@ queues SSH_MSG_DISCONNECT with the reason and raises ``SSHDisconnectError``: the
 
 from __future__ import annotations
 
+import functools
 import secrets
 import struct
 from collections import deque
@@ -119,6 +120,26 @@ _KEX_MESSAGES = frozenset((MSG.KEXINIT, MSG.NEWKEYS, MSG.KEXDH_INIT, MSG.KEXDH_R
 _HEADER = struct.Struct(">IB")
 _HEADER_MSG = struct.Struct(">IBB")
 _MASK32 = 0xFFFFFFFF
+
+
+_KEXINIT_BYTE = bytes((MSG.KEXINIT,))
+
+
+@functools.lru_cache(maxsize=64)
+def _kexInitBody(
+    kex: tuple[str, ...],
+    hostKeyAlgorithms: tuple[str, ...],
+    ciphers: tuple[str, ...],
+    macs: tuple[str, ...],
+    compressions: tuple[str, ...],
+) -> tuple[bytes, tuple[tuple[str, ...], ...]]:
+    """Our KEXINIT after the cookie, and its ten name-lists (shared by every connection)."""
+    lists = (kex, hostKeyAlgorithms, ciphers, ciphers, macs, macs, compressions, compressions)
+    writer = SSHWriter()
+    for names in lists:
+        writer.nameList(names)
+    body = writer.nameList(()).nameList(()).boolean(False).uint32(0).bytes()
+    return body, (*lists, (), ())
 
 
 def _protocolError(why: str) -> SSHDisconnectError:
@@ -235,6 +256,7 @@ class SSHTransportConnection:
         self._padPos = 0
 
         self._ourKexInit: bytes | None = None
+        self._ourLists: tuple[tuple[str, ...], ...] = ()
         self._peerKexInit: bytes | None = None
         self._kex: KexMethod | None = None
         self._keys: _Keys | None = None
@@ -609,28 +631,16 @@ class SSHTransportConnection:
     # -- key exchange ------------------------------------------------------------------------
 
     def _sendKexInit(self) -> None:
-        kex = list(self._kexAlgorithms)
+        kex = self._kexAlgorithms
         if self._kexCount == 0:
-            kex += ["ext-info-c", _STRICT_C] if self.isClient else ["ext-info-s", _STRICT_S]
-        payload = (
-            SSHWriter(MSG.KEXINIT)
-            .raw(self._random(16))
-            .nameList(kex)
-            .nameList(self._hostKeyAlgorithms)
-            .nameList(self._ciphers)
-            .nameList(self._ciphers)
-            .nameList(self._macs)
-            .nameList(self._macs)
-            .nameList(self._compressions)
-            .nameList(self._compressions)
-            .nameList([])
-            .nameList([])
-            .boolean(False)
-            .uint32(0)
-            .bytes()
+            kex += ("ext-info-c", _STRICT_C) if self.isClient else ("ext-info-s", _STRICT_S)
+        body, self._ourLists = _kexInitBody(
+            kex, self._hostKeyAlgorithms, self._ciphers, self._macs, self._compressions
         )
+        # only the cookie is fresh per KEXINIT; the name-lists are built once per preferences
+        payload = b"".join((_KEXINIT_BYTE, self._random(16), body))
         self._ourKexInit = payload
-        self._write(payload[0], payload[1:])
+        self._write(MSG.KEXINIT, payload[1:])
         if self._peerKexInit is not None:
             self._negotiate()
 
@@ -656,8 +666,7 @@ class SSHTransportConnection:
             self._negotiate()
 
     def _negotiate(self) -> None:
-        ours = SSHReader(self._ourKexInit or b"", 17)
-        ourLists = [ours.nameList() for _ in range(10)]
+        ourLists = self._ourLists
         peer = self._peerLists
         c, s = (ourLists, peer) if self.isClient else (peer, ourLists)
         kex = _choose("key exchange method", c[0], s[0])
