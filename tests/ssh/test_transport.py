@@ -266,3 +266,23 @@ def test_packets_sent_outside_dataReceived_are_written_at_once() -> None:
     assert len(writes) == 3
     pump.flush()
     assert made["client"].received == [(90, b"%d" % n) for n in range(3)]
+
+
+def test_batch_writes_its_packets_in_one_write() -> None:
+    """Packets sent inside transport.batch() (nested too) reach TCP in one write, at its end."""
+    _, server, pump, _, made = setUp()
+    io: Any = server.transport
+    writes: list[bytes] = []
+    write = io.write
+    io.write = lambda data: (writes.append(data), write(data))
+    with server.batch():
+        server.sendPacket(90, b"0")
+        with server.batch():
+            server.sendPacket(90, b"1")
+        server.sendPacket(90, b"2")
+        assert writes == []
+    assert len(writes) == 1
+    server.sendPacket(90, b"3")  # after the block: at once again
+    assert len(writes) == 2
+    pump.flush()
+    assert made["client"].received == [(90, b"%d" % n) for n in range(4)]

@@ -241,8 +241,7 @@ class SSHChannel:
             return
         queue = self._queue
         remote = self._remote
-        with conn.batched():
-            self._sendQueued(conn, queue, remote)
+        self._sendQueued(conn, queue, remote)  # a packet a write: see SSHConnection.batched
         self._afterSend(conn, queue)
 
     def _sendQueued(self, conn: Any, queue: Any, remote: RemoteWindow) -> None:

@@ -475,13 +475,17 @@ class SSHSession(SSHChannel):
 
         def finish() -> None:
             conn = self.conn
-            if conn is not None and not self.localClosed:
+            if conn is None or self.localClosed:
+                self.sendEOF()
+                self.loseConnection()
+                return
+            with conn.batched():  # the three small messages in one TCP write
                 if signal is not None:
                     conn.sendRequest(self, b"exit-signal", signal.toData())
                 elif status is not None:
                     conn.sendRequest(self, b"exit-status", ExitStatus(status & 0xFFFFFFFF).toData())
-            self.sendEOF()
-            self.loseConnection()
+                self.sendEOF()
+                self.loseConnection()
 
         self.afterRequest(lambda: self.whenFlushed(finish))
 
