@@ -305,6 +305,28 @@ def test_connection_pause_pauses_channel_producers() -> None:
     assert tcp.producer is None
 
 
+def test_connection_pauses_are_counted_per_reason() -> None:
+    """Paused for TCP and a key exchange, the channels resume only when both have resumed."""
+    pair, avatar = makePair()
+    channel, _ = openChannel(pair, avatar)
+    producer = Producer()
+    channel.registerProducer(producer, True)
+    conn: Any = pair.client
+    conn.pauseFor("kex")
+    conn.pauseProducing()  # the TCP buffer fills meanwhile
+    conn.resumeProducing()  # and drains while the exchange still runs
+    assert producer.states == ["pause"] and conn.paused
+    conn.resumeFor("kex")
+    assert producer.states == ["pause", "resume"] and not conn.paused
+    conn.pauseProducing()
+    conn.pauseFor("kex")
+    conn.resumeFor("kex")
+    conn.resumeFor("kex")  # resuming a reason twice is once
+    assert producer.states == ["pause", "resume", "pause"] and conn.paused
+    conn.resumeProducing()
+    assert producer.states == ["pause", "resume", "pause", "resume"]
+
+
 def test_data_past_window_is_protocol_error() -> None:
     """A peer sending more than the window (or than max packet) is disconnected."""
     pair, avatar = makePair()

@@ -237,3 +237,30 @@ def test_held_bytes_are_capped(logged: list[str]) -> None:
     assert server.machine.heldBytes == 0
     assert any("not completed: over 1000 bytes held" in line for line in logged)
     server.sendPacket(94, b"more")  # dropped, no error
+
+
+class ReasonRecorder(ProducerRecorder):
+    """A producing service that is paused per reason (as ssh-connection is)."""
+
+    def pauseFor(self, reason: str) -> None:
+        self.calls.append("pause " + reason)
+
+    def resumeFor(self, reason: str) -> None:
+        self.calls.append("resume " + reason)
+
+
+def test_rekey_pauses_for_kex_even_when_tcp_paused_it() -> None:
+    """A service paused per reason is paused for "kex" (even if TCP paused it) and resumed."""
+    made: list[ReasonRecorder] = []
+
+    def build() -> ReasonRecorder:
+        made.append(ReasonRecorder())
+        return made[-1]
+
+    _, server, pump, _, _ = setUp(services={b"ssh-userauth": build})
+    service = made[0]
+    service.paused = True  # the TCP connection paused it
+    server.requestRekey()
+    assert service.calls == ["pause kex"]
+    pump.flush()
+    assert service.calls == ["pause kex", "resume kex"]

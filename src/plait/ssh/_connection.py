@@ -123,7 +123,8 @@ class SSHConnection(SSHService):
         self._stopped = False
         self._tcp: Any = None
         self._stopHooks: list[Callable[[], object]] = []
-        self.paused = False
+        self.paused = False  # for any reason (see pauseFor)
+        self._pauseReasons: set[str] = set()
         self.serverForwarding: Any = None  # the tcpip-forward listeners (plait.ssh.forwarding)
         self.noMoreSessions = False  # the client sent no-more-sessions@openssh.com
 
@@ -186,16 +187,36 @@ class SSHConnection(SSHService):
     # -- flow control from the TCP connection below (IPushProducer) ------------------------
 
     def pauseProducing(self) -> None:
-        """The TCP send buffer is full: pause every channel's producer."""
-        self.paused = True
-        for channel in list(self.channels.values()):
-            channel._setConnectionPaused(True)
+        """The TCP send buffer is full: pause every channel's producer (reason "tcp")."""
+        self.pauseFor("tcp")
 
     def resumeProducing(self) -> None:
-        """The TCP send buffer drained: resume the channels' producers."""
-        self.paused = False
-        for channel in list(self.channels.values()):
-            channel._setConnectionPaused(False)
+        """The TCP send buffer drained: resume the channels unless another reason holds them."""
+        self.resumeFor("tcp")
+
+    def pauseFor(self, reason: str) -> None:
+        """Pause every channel's producer for ``reason`` ("tcp": the send buffer is full;
+        "kex": the transport holds messages during a key re-exchange). The channels stay
+        paused until every reason has been resumed; pausing twice for one reason is once."""
+        reasons = self._pauseReasons
+        if reason in reasons:
+            return
+        reasons.add(reason)
+        if len(reasons) == 1:
+            self.paused = True
+            for channel in list(self.channels.values()):
+                channel._setConnectionPaused(True)
+
+    def resumeFor(self, reason: str) -> None:
+        """Drop ``reason``; with none left, resume the channels' producers."""
+        reasons = self._pauseReasons
+        if reason not in reasons:
+            return
+        reasons.discard(reason)
+        if not reasons:
+            self.paused = False
+            for channel in list(self.channels.values()):
+                channel._setConnectionPaused(False)
 
     def stopProducing(self) -> None:
         """The TCP connection is going away (``serviceStopped`` will follow)."""

@@ -458,8 +458,13 @@ class SSHTransportBase(Protocol):
             return
         self._rekeying = True
         service = self.service
+        pauseFor = getattr(service, "pauseFor", None)
         pause = getattr(service, "pauseProducing", None)
-        if pause is not None and not getattr(service, "paused", False):
+        if pauseFor is not None:
+            # paused per reason: a TCP resume during the exchange does not resume it
+            self._pausedService = service
+            pauseFor("kex")
+        elif pause is not None and not getattr(service, "paused", False):
             self._pausedService = service
             pause()
         timeout = self._option("kexTimeout")
@@ -496,7 +501,11 @@ class SSHTransportBase(Protocol):
         self._kexTimeoutCall = None
         service, self._pausedService = self._pausedService, None
         if service is not None and service is self.service and not self._closing:
-            getattr(service, "resumeProducing")()  # noqa: B009 - a producer, not any service
+            resumeFor = getattr(service, "resumeFor", None)
+            if resumeFor is not None:
+                resumeFor("kex")
+            else:
+                getattr(service, "resumeProducing")()  # noqa: B009 - a producer, not any service
 
     def _scheduleRekey(self) -> None:
         reactor = self.reactor
