@@ -93,12 +93,18 @@ def test_round_trip(message: sftp.Message) -> None:
     assert decodeMessage(packet[4:]) == message
 
 
-@pytest.mark.parametrize("message", MESSAGES, ids=lambda m: type(m).__name__)
+# Bodies that end in free-form data have no fixed end, so cutting one short is still valid.
+FIXED_END = [
+    m
+    for m in MESSAGES
+    if not isinstance(m, (sftp.Init, sftp.Version, sftp.ExtendedReply, sftp.Extended))
+]
+
+
+@pytest.mark.parametrize("message", FIXED_END, ids=lambda m: type(m).__name__)
 def test_truncated_body_is_bad_message(message: sftp.Message) -> None:
     """A body cut short is SFTPBadMessage carrying the request id when one was read."""
     body = encodePacket(message)[4:]
-    if isinstance(message, (sftp.Init, sftp.Version, sftp.ExtendedReply, sftp.Extended)):
-        pytest.skip("bodies that end in free-form data have no fixed end")
     with pytest.raises(SFTPBadMessage) as info:
         decodeMessage(body[:-1])
     assert info.value.requestID == getattr(message, "requestID", None)
