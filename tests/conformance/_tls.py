@@ -15,7 +15,7 @@ from plait.tls import ClientTLSOptions, ServerTLSOptions, clientOptions, serverO
 
 @cache
 def _options() -> tuple[ServerTLSOptions, ClientTLSOptions]:
-    from tls.certs import CA  # tests/tls/certs.py (tests/ is on sys.path under pytest)
+    from ..tls.certs import CA
 
     ca = CA("conformance CA")
     leaf = ca.issue("127.0.0.1", "localhost")

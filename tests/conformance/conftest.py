@@ -29,8 +29,8 @@ import pytest
 
 from plait.defer import Deferred, Failure
 from plait.reactor import reactorClassNamed, reactorNames
-from reactor.xvfb import gtkReactorForTests, qtReactorForTests, tkReactorForTests
 
+from ..reactor.xvfb import gtkReactorForTests, qtReactorForTests, tkReactorForTests
 from ._tls import TLS
 
 HARD_TIMEOUT = 10.0

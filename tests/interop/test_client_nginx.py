@@ -65,7 +65,7 @@ def waitForPort(port: int, process: subprocess.Popen[bytes]) -> None:
 @pytest.fixture(scope="module")
 def nginx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """nginx serving /hello.txt, /big.txt (gzip), /echo, /redir on HTTP and HTTPS."""
-    from tls.certs import CA  # tests/tls/certs.py
+    from ..tls.certs import CA
 
     d = tmp_path_factory.mktemp("nginx")
     ca = CA("nginx interop CA")

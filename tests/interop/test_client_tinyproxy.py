@@ -136,7 +136,7 @@ class Echo(Resource):
 @pytest.fixture
 def origin(tmp_path: Path) -> Iterator[dict[str, Any]]:
     """A fresh reactor with a plait origin on 127.0.0.1 over HTTP and HTTPS (test CA)."""
-    from tls.certs import CA  # tests/tls/certs.py
+    from ..tls.certs import CA
 
     name = "epoll" if "epoll" in reactorNames() else "select"
     reactor = reactorClassNamed(name)()

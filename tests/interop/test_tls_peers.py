@@ -43,7 +43,7 @@ def reactor(request: pytest.FixtureRequest) -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """CA, server and client certificates as files (and the server options)."""
-    from tls.certs import CA  # tests/tls/certs.py
+    from ..tls.certs import CA
 
     d = tmp_path_factory.mktemp("pki")
     ca = CA("interop CA")
@@ -152,7 +152,7 @@ def test_openssl_s_client_against_plait_echo(reactor: Any, pki: dict[str, Any]) 
 @pytest.mark.skipif(OPENSSL is None, reason="openssl is not installed (apt-get install openssl)")
 def test_openssl_s_client_with_wrong_ca_is_refused(reactor: Any, pki: dict[str, Any]) -> None:
     """s_client trusting another CA refuses plait's certificate (the check is real)."""
-    from tls.certs import CA
+    from ..tls.certs import CA
 
     other = pki["dir"] / "other-ca.pem"
     other.write_bytes(CA("not trusted").certPEM)

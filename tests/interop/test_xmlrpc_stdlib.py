@@ -205,7 +205,8 @@ def test_proxy_connection_refused(rt: ReactorThread) -> None:
 def test_proxy_https(rt: ReactorThread) -> None:
     """Over https the Proxy verifies the certificate: trusted CA works, the default refuses."""
     from plait.tls import TLSError, clientOptions, serverOptions
-    from tls.certs import CA  # tests/ is on sys.path (rootdir import mode)
+
+    from ..tls.certs import CA
 
     ca = CA()
     leaf = ca.issue("127.0.0.1")

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from conformance._support import childPids
 from plait.defer import Failure
 from plait.protocol import ProcessDone, ProcessProtocol, ProcessTerminated
 from plait.reactor import PosixReactorBase, Process, PTYProcess, _reaper
 from plait.reactor._spawn import findExecutable
 
+from ..conformance._support import childPids
 from .conftest import runReactor
 
 PY = sys.executable

@@ -535,7 +535,8 @@ def test_tls_over_channel(tmp_path: Any) -> None:
     import ssl
 
     from plait.tls import TLSProtocol
-    from tls.certs import CA
+
+    from ..tls.certs import CA
 
     ca = CA()
     leaf = ca.issue("localhost")

@@ -26,7 +26,7 @@ from plait.wire.ssh.keys import PrivateKey, parseAuthorizedKeys
 from .connfakes import ServicePair
 
 try:
-    from protocols.test_lineedit import Screen
+    from ..protocols.test_lineedit import Screen
 except ImportError:  # run from another root
     from tests.protocols.test_lineedit import Screen  # type: ignore[no-redef]
 

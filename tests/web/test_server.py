@@ -12,8 +12,8 @@ from plait.log import globalLogPublisher
 from plait.testing import failureResultOf, flushLoggedErrors, successResultOf
 from plait.web import NOT_DONE_YET, Headers, NoResource, Resource
 from plait.web.server import combinedLogLine
-from wire.test_http import BAD  # tests/ is on sys.path (rootdir import mode)
 
+from ..wire.test_http import BAD
 from .support import Hello, Served, parseResponses
 
 GET = b"GET / HTTP/1.1\r\nHost: h\r\n\r\n"

@@ -1,0 +1,1 @@
+"""plait's test suite (a package, so test modules share helpers by relative import)."""
