@@ -39,6 +39,21 @@ def test_several_listen(tmp_path: Path) -> None:
     assert len(reactor.tcpServers) == 2
 
 
+def test_show_hidden_flag(tmp_path: Path) -> None:
+    """--path serves a File hiding dotfiles; --show-hidden turns that off."""
+
+    def served(*argv: str) -> File:
+        reactor = MemoryReactorClock()
+        webCommand.makeService(reactor, options("--path", str(tmp_path), *argv)).startService()
+        [(_, factory, _, _)] = reactor.tcpServers
+        site = getattr(factory, "_factory", factory)
+        assert isinstance(site.resource, File)
+        return site.resource
+
+    assert served().showHidden is False
+    assert served("--show-hidden").showHidden is True
+
+
 def test_bad_path_is_value_error(tmp_path: Path) -> None:
     """A --path that is not a directory is a one-line ValueError."""
     with pytest.raises(ValueError, match="not a directory"):

@@ -64,6 +64,44 @@ def test_listing_escaped(root: Path) -> None:
     assert b'href="sub/">sub/</a>' in body and b"<b>" not in body
 
 
+def hidden(root: Path) -> Path:
+    """Add a dotfile and a dot-directory (a checkout's ``.env`` and ``.git/config``)."""
+    (root / ".env").write_bytes(b"TOKEN=1")
+    (root / ".git").mkdir()
+    (root / ".git" / "config").write_bytes(b"[core]")
+    (root / "sub" / ".htpasswd").write_bytes(b"u:pw")
+    return root
+
+
+def test_hidden_names_refused_and_unlisted(root: Path) -> None:
+    """By default names starting with "." are 404 at any depth and left out of listings."""
+    hidden(root)
+    for target in (b"/.env", b"/.git/config", b"/.git/", b"/sub/.htpasswd", b"/%2eenv"):
+        status, _, body = get(root, target).responses()[0]
+        assert status == 404 and b"TOKEN" not in body and b"[core]" not in body, target
+    [(status, _, body)] = get(root, b"/").responses()
+    assert status == 200 and b'href="hello.txt"' in body
+    assert b".env" not in body and b".git" not in body
+
+
+def test_show_hidden(root: Path) -> None:
+    """showHidden=True lists dotfiles and serves them, in subdirectories too."""
+    hidden(root)
+
+    def shown(target: bytes) -> tuple[int, bytes]:
+        s = Served(File(root, showHidden=True))
+        s.send(b"GET %s HTTP/1.1\r\nHost: h\r\n\r\n" % target)
+        status, _, body = s.responses()[0]
+        return status, body
+
+    assert shown(b"/.env") == (200, b"TOKEN=1")
+    assert shown(b"/.git/config") == (200, b"[core]")
+    status, listing = shown(b"/")
+    assert status == 200 and b'href=".env">.env</a>' in listing
+    assert b'href=".git/">.git/</a>' in listing
+    assert shown(b"/..")[0] in (400, 404)
+
+
 def test_single_range(root: Path) -> None:
     """Range bytes=0-9 gives 206 with Content-Range."""
     [(status, headers, body)] = get(root, b"/hello.txt", b"Range: bytes=10-19\r\n").responses()

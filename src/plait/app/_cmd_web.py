@@ -53,6 +53,11 @@ class _WebCommand:
         addListenArgument(parser, "tcp:8080", note=", ssl: too")
         parser.add_argument("--access-log", metavar="FILE", help="also append the access log here")
         parser.add_argument("--no-access-log", action="store_true", help="do not log each request")
+        parser.add_argument(
+            "--show-hidden",
+            action="store_true",
+            help="list and serve names starting with '.' (.git/, .env: hidden, 404, by default)",
+        )
 
     def makeService(self, reactor: Any, options: argparse.Namespace) -> Any:
         import os
@@ -68,7 +73,7 @@ class _WebCommand:
         else:
             if not os.path.isdir(options.path):
                 raise ValueError(f"--path {options.path}: not a directory")
-            resource = File(options.path)
+            resource = File(options.path, showHidden=options.show_hidden)
             what = os.path.abspath(options.path)
         site = Site(
             resource,

@@ -3,7 +3,8 @@
 Nothing outside the root is served: each path segment (already percent-decoded) that is
 ``.``, ``..`` or holds ``/``, ``\\`` or NUL is a 404, and every path is resolved with
 ``os.path.realpath`` and must stay inside the resolved root, so symlinks that leave it are
-404 too. Large bodies stream through a pull producer in 64 KiB reads (bounded memory).
+404 too. Names starting with ``.`` (``.git/``, ``.env``, ``.htpasswd``) are neither listed
+nor served (404) unless ``showHidden=True``. Large bodies stream through a pull producer in 64 KiB reads (bounded memory).
 """
 
 from __future__ import annotations
@@ -119,16 +120,25 @@ class _FileProducer:
 
 
 class File(Resource):
-    """Serve the file or directory ``path`` and everything under it (see the module doc)."""
+    """Serve the file or directory ``path`` and everything under it (see the module doc).
+
+    ``showHidden=True`` lists and serves names starting with ``.``, hidden (404) by default.
+    """
 
     indexNames = ["index.html"]
     defaultType = "application/octet-stream"
     smallFile = CHUNK
 
-    def __init__(self, path: str | os.PathLike[str], defaultType: str | None = None) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        defaultType: str | None = None,
+        showHidden: bool = False,
+    ) -> None:
         super().__init__()
         self.path = os.path.abspath(os.fspath(path))
         self.root = os.path.realpath(self.path)
+        self.showHidden = showHidden
         if defaultType is not None:
             self.defaultType = defaultType
 
@@ -139,6 +149,7 @@ class File(Resource):
         child.root = self.root
         child.indexNames = self.indexNames
         child.defaultType = self.defaultType
+        child.showHidden = self.showHidden
         return child
 
     def _contained(self, path: str) -> bool:
@@ -151,6 +162,8 @@ class File(Resource):
             return self if os.path.isdir(self.path) else NoResource()
         if path in (b".", b"..") or any(c in path for c in (b"/", b"\\", b"\0")):
             return NoResource()
+        if path.startswith(b".") and not self.showHidden:
+            return NoResource()  # .git/config, .env: a common leak when serving a checkout
         try:
             name = os.fsdecode(path)
         except UnicodeDecodeError:
@@ -280,6 +293,8 @@ class File(Resource):
         title = escape(request.path.decode("utf-8", "replace"))
         rows = []
         for name in names:
+            if name.startswith(".") and not self.showHidden:
+                continue
             full = os.path.join(self.path, name)
             if not self._contained(full):
                 continue
