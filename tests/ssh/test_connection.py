@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from typing import Any
 
 import pytest
@@ -661,3 +662,25 @@ def test_bulk_flush_is_not_batched() -> None:
     assert len(transport.packets) == before + 10
     assert flushes == []
     assert transport._delivering is False
+
+
+def test_channel_data_sent_as_parts_without_copy() -> None:
+    """A transport with sendPacketParts gets CHANNEL_DATA as a header and a view of the data."""
+    pair, avatar = makePair()
+    client, server = openChannel(pair, avatar)
+    parts: list[tuple[int, bytes, Any]] = []
+
+    def sendPacketParts(messageType: int, header: bytes, data: Any) -> None:
+        parts.append((messageType, header, data))
+        pair.clientTransport.sendPacket(messageType, header + bytes(data))
+
+    pair.clientTransport.sendPacketParts = sendPacketParts  # type: ignore[attr-defined]
+    client.write(b"a" * 150 + b"b" * 100)  # the server's max packet is 100
+    pair.pump()
+    assert server.received == b"a" * 150 + b"b" * 100
+    assert [(m, h, bytes(d)) for m, h, d in parts] == [
+        (MSG.CHANNEL_DATA, struct.pack(">II", client.remoteId, 100), b"a" * 100),
+        (MSG.CHANNEL_DATA, struct.pack(">II", client.remoteId, 100), b"a" * 50 + b"b" * 50),
+        (MSG.CHANNEL_DATA, struct.pack(">II", client.remoteId, 50), b"b" * 50),
+    ]
+    assert all(isinstance(d, memoryview) for _m, _h, d in parts)  # not copied on the way

@@ -250,7 +250,9 @@ class SSHChannel:
             n = remote.allowance(len(view))
             if n == 0:
                 break
-            chunk = view[:n].tobytes()
+            # A view, not a copy: the transport joins it once into the packet's plaintext
+            # (the queue holds views of immutable bytes, so it cannot change under us).
+            chunk = view[:n]
             remote.take(n)
             self._queued -= n
             if n == len(view):
@@ -260,7 +262,7 @@ class SSHChannel:
             if dataType is None:
                 conn.sendData(self, chunk)
             else:
-                conn.sendExtendedData(self, dataType, chunk)
+                conn.sendExtendedData(self, dataType, chunk.tobytes())
 
     def _afterSend(self, conn: Any, queue: Any) -> None:
         if queue:

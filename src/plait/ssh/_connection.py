@@ -302,12 +302,18 @@ class SSHConnection(SSHService):
         if channel.remoteId is not None and not channel.localClosed:
             self._send(ChannelWindowAdjust(channel.remoteId, bytesToAdd))
 
-    def sendData(self, channel: SSHChannel, data: bytes) -> None:
+    def sendData(self, channel: SSHChannel, data: bytes | memoryview) -> None:
         """Send one data packet (the channel has checked the window)."""
-        # The hot path: the header packed directly rather than through the ChannelData codec.
-        if self.transport is not None and not self._stopped:
+        # The hot path: the header packed directly rather than through the ChannelData codec,
+        # and handed to the transport beside the data, which it joins once into the packet.
+        transport = self.transport
+        if transport is not None and not self._stopped:
             header = _DATA_HEADER.pack(channel.remoteId, len(data))
-            self.transport.sendPacket(MSG.CHANNEL_DATA, header + data)
+            sendParts = getattr(transport, "sendPacketParts", None)
+            if sendParts is not None:
+                sendParts(MSG.CHANNEL_DATA, header, data)
+            else:  # a transport with only ISSHTransport.sendPacket
+                transport.sendPacket(MSG.CHANNEL_DATA, b"".join((header, data)))
 
     def sendExtendedData(self, channel: SSHChannel, dataType: int, data: bytes) -> None:
         """Send one extended-data packet."""

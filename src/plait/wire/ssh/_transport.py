@@ -326,6 +326,23 @@ class SSHTransportConnection:
         else:
             self._write(messageType, payload)
 
+    def sendMessageParts(self, messageType: int, header: bytes, data: bytes | memoryview) -> None:
+        """Send message ``messageType`` whose payload is ``header`` followed by ``data``.
+
+        The bulk path (CHANNEL_DATA): the pieces are joined once, straight into the packet's
+        plaintext, rather than first into a payload and then again into the packet.
+        """
+        if self.closed:
+            raise LocalProtocolError("the SSH connection is closed")
+        size = len(header) + len(data)
+        if size > MAX_PAYLOAD - 1:
+            raise LocalProtocolError(f"payload of {size} bytes is too long")
+        if self._ourKexInit is not None or not self._newKeysSent:
+            self._held.append((messageType, b"".join((header, data))))
+            self.heldBytes += size
+        else:
+            self._write(messageType, header, data)
+
     def requestService(self, name: bytes) -> None:
         """Client: ask for service ``name`` (e.g. ``b"ssh-userauth"``)."""
         if not self.isClient:
@@ -597,14 +614,16 @@ class SSHTransportConnection:
         self._padPos = pos + n
         return self._padPool[pos : pos + n]
 
-    def _write(self, msg: int, payload: bytes) -> None:
+    def _write(self, msg: int, payload: bytes, data: bytes | memoryview = b"") -> None:
+        # ``data`` (bulk bytes after ``payload``) is joined once, into the plaintext below.
         sealer = self._sealer
         if self._compressor is not None:
-            payload = self._compressor.compress(bytes((msg,)) + payload)
+            payload = self._compressor.compress(b"".join((bytes((msg,)), payload, data)))
+            data = b""
             size = len(payload)
             header: struct.Struct | None = None
         else:
-            size = len(payload) + 1
+            size = len(payload) + len(data) + 1
             header = _HEADER_MSG
         block = sealer.blockSize
         padding = block - ((size + 5 if sealer.lengthAligned else size + 1) % block)
@@ -616,7 +635,7 @@ class SSHTransportConnection:
         else:
             start = _HEADER_MSG.pack(length, padding, msg)
         seq = self._sendSeq
-        wire = sealer.seal(seq, b"".join((start, payload, self._padding(padding))))
+        wire = sealer.seal(seq, b"".join((start, payload, data, self._padding(padding))))
         self._out.append(wire)
         self._sendSeq = (seq + 1) & _MASK32
         self._sentBytes += len(wire)
