@@ -290,11 +290,17 @@ class SSHTransportConnection:
         return self._events.popleft() if self._events else None
 
     def dataToSend(self) -> bytes:
-        """Everything queued for the peer (one join), emptying the queue."""
+        """Everything queued for the peer (one join), emptying the queue.
+
+        Bytes-like: a single AEAD packet comes back as the ``bytearray`` it was sealed into
+        (now the caller's), not copied into ``bytes``.
+        """
         out = self._out
         if not out:
             return b""
-        data = b"".join(out)
+        # One packet (the bulk case: a packet a write) goes as the sealer's buffer: joining one
+        # bytearray would copy it all again just to make it bytes.
+        data = out[0] if len(out) == 1 else b"".join(out)
         out.clear()
         return data
 
