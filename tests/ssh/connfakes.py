@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from plait.protocol import IPv4Address
@@ -30,6 +32,13 @@ class FakeSSHTransport:
         if self.disconnected is None:
             self.packets.append((messageType, payload))
             self.sent.append((messageType, payload))
+
+    def sendPacketParts(self, messageType: int, header: bytes, data: bytes | memoryview) -> None:
+        self.sendPacket(messageType, header + bytes(data))
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        yield
 
     def setService(self, service: SSHService) -> None:
         if self.service is not None:

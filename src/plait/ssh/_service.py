@@ -7,6 +7,7 @@ through ``transport.sendPacket``. Exactly one service is active at a time.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -25,6 +26,13 @@ class ISSHTransport(Protocol):
 
     def sendPacket(self, messageType: int, payload: bytes) -> None:
         """Send one message; ``payload`` excludes the message-number byte."""
+
+    def sendPacketParts(self, messageType: int, header: bytes, data: bytes | memoryview) -> None:
+        """Send one message whose payload is ``header`` then ``data`` (the bulk data path:
+        the transport joins the pieces once, into the packet it encrypts)."""
+
+    def batch(self) -> AbstractContextManager[None]:
+        """A block whose packets are written to the connection below together, at its end."""
 
     def setService(self, service: SSHService) -> None:
         """Stop the current service and start ``service``."""
